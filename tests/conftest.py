@@ -1,0 +1,18 @@
+"""Shared fixtures: where the real public data lives, and skipping cleanly when it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Folder of real public open data (police.uk, ONS, IoD) beside the repo; skip when absent."""
+    if not (SHARED_DATA / "README.md").is_file():
+        pytest.skip(f"real public data not found at {SHARED_DATA}")
+    return SHARED_DATA
