@@ -1,0 +1,122 @@
+"""The DuckDB store: one file, schemas by stage (ref, raw, quarantine, core, marts, audit).
+
+Writes go through `write_table` / `write_load` so each is one transaction: a failed step leaves the
+previous table in place rather than half a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+
+from sources._result import LOAD_COLUMNS, REJECT_COLUMNS, ReadResult
+
+SCHEMA_SQL = Path(__file__).with_name("sql") / "schema.sql"
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database file, creating its folder and the fixed schema when writable."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the stage schemas and the fixed quarantine and audit tables if absent."""
+    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit on success, roll back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def to_storable(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame DuckDB can store: geometry as WKB bytes (EPSG:27700 is recorded by the caller)."""
+    if isinstance(df, gpd.GeoDataFrame):
+        out = pd.DataFrame(df.drop(columns=df.geometry.name))
+        out["geometry"] = df.geometry.to_wkb()
+        return out
+    return df
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame) -> Iterator[None]:
+    """Make data frames queryable by name for the duration of the block."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
+    with registered(con, _frame=to_storable(df)):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
+
+
+def write_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
+    """Replace `schema.table` with the frame in one transaction; returns the row count."""
+    with transaction(con):
+        _replace(con, table, df)
+    return len(df)
+
+
+def write_load(
+    con: duckdb.DuckDBPyConnection, table: str, result: ReadResult, source: str, load_id: str
+) -> None:
+    """Store a reader's rows, its rejects and its per-file load counts together, or none of them.
+
+    The source's previous rejects and load records are replaced, so a rerun never duplicates them.
+    """
+    rows = result.rows.assign(_load_id=load_id)
+    rejects = result.rejects.reindex(columns=REJECT_COLUMNS).assign(load_id=load_id)
+    loads = result.loads.reindex(columns=LOAD_COLUMNS).assign(
+        load_id=load_id, loaded_at=datetime.now(UTC).replace(tzinfo=None)
+    )
+    with transaction(con), registered(con, _rejects=rejects, _loads=loads):
+        _replace(con, table, rows)
+        con.execute("DELETE FROM quarantine.rejects WHERE source = ?", [source])
+        con.execute("DELETE FROM audit.loads WHERE source = ?", [source])
+        if len(rejects):
+            con.execute(
+                'INSERT INTO quarantine.rejects (source, file, line, "column", value, reason, load_id) '
+                'SELECT source, file, line, "column", value, reason, load_id FROM _rejects'
+            )
+        if len(loads):
+            con.execute(
+                "INSERT INTO audit.loads (load_id, source, file, sha256, data_lines, rows_loaded,"
+                " rows_rejected, loaded_at) SELECT load_id, source, file, sha256, data_lines,"
+                " rows_loaded, rows_rejected, loaded_at FROM _loads"
+            )
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """A whole table as a data frame."""
+    return con.execute(f"SELECT * FROM {table}").df()
+
+
+def read_geotable(con: duckdb.DuckDBPyConnection, table: str) -> gpd.GeoDataFrame:
+    """A table with a WKB `geometry` column as a GeoDataFrame in EPSG:27700."""
+    df = read_table(con, table)
+    geometry = gpd.GeoSeries.from_wkb(df.pop("geometry").map(bytes), crs="EPSG:27700")
+    return gpd.GeoDataFrame(df, geometry=geometry)
