@@ -1,0 +1,78 @@
+"""Published tables as files: CSVs that open cleanly in Excel, written atomically.
+
+A reader (an analyst, Excel, a partner's script) never sees half a file: every writer here writes
+to a temporary file in the destination folder and moves it into place with `os.replace`, which is
+atomic on one filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+CSV_ENCODING = (
+    "utf-8-sig"  # UTF-8 with a byte-order mark: Excel then reads accents and "£" correctly
+)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success move it onto `path`, on error remove it.
+
+    The temporary file lives in the same folder so `os.replace` is a rename, never a copy.
+    The parent folder is created if needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable like any other
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:  # flush to disk before the rename makes it visible
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _iso_dates(df: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as ISO 8601 text: dates at midnight as YYYY-MM-DD, others with the time."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if not pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        valid = s.dropna()
+        if valid.empty or (valid == valid.dt.normalize()).all():
+            text = s.dt.strftime("%Y-%m-%d")
+        else:
+            text = s.map(lambda v: v.isoformat() if pd.notna(v) else None)
+        out[col] = text.astype("string")
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Sequence[str] | None = None) -> Path:
+    """Write `df` as a CSV that Excel opens correctly, atomically; returns the path.
+
+    UTF-8 with BOM, no index, "\\n" line endings, dates as ISO 8601, missing values as empty cells.
+    Columns come in `columns` order when given (a missing one raises KeyError), else in the frame's
+    own order, so the same frame always gives byte-identical files.
+    """
+    path = Path(path)
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise KeyError(f"write_csv({path.name}): columns not in the frame: {missing}")
+        df = df.loc[:, list(columns)]
+    frame = _iso_dates(df)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding=CSV_ENCODING, lineterminator="\n")
+    return path

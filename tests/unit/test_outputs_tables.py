@@ -1,0 +1,105 @@
+"""Published CSVs: Excel-friendly encoding, faithful round trip, and never half a file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from outputs.tables import atomic_path, write_csv
+
+
+def rates_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "area_code": ["E07900001", "E07900002", "E10900001"],
+            "area_name": [
+                "Kings Lynn & West Norfolk",
+                'Ørsted Vale – £ "quoted", comma',
+                "Demo County",
+            ],
+            "period": ["2022/23", "2022/23", "2022/23"],
+            "month": pd.to_datetime(["2022-04-01", "2022-05-01", None]),
+            "count": pd.array([12, pd.NA, 40], dtype="Int64"),
+            "rate_per_1000": pd.array([1.2345678901234, 0.1, pd.NA], dtype="Float64"),
+            "vs_county": ["higher", "similar", pd.NA],
+        }
+    )
+
+
+def test_csv_has_bom_no_index_iso_dates_and_unix_newlines(tmp_path):
+    path = write_csv(rates_frame(), tmp_path / "sv_rates.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw[3:].decode("utf-8")
+    lines = text.split("\n")
+    assert lines[0] == "area_code,area_name,period,month,count,rate_per_1000,vs_county"
+    assert lines[1].startswith("E07900001,") and ",2022-04-01," in lines[1]
+    assert "\r" not in text
+    assert lines[3] == "E10900001,Demo County,2022/23,,40,,"  # missing values are empty cells
+
+
+def test_round_trip_keeps_values_text_and_order(tmp_path):
+    df = rates_frame()
+    path = write_csv(df, tmp_path / "sv_rates.csv")
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype={"count": "Int64"}, parse_dates=["month"])
+    assert list(back.columns) == list(df.columns)
+    assert back["area_name"].tolist() == df["area_name"].tolist()
+    assert back["count"].equals(df["count"])
+    assert back["rate_per_1000"].iloc[0] == 1.2345678901234  # full precision, not rounded
+    assert back["month"].iloc[0] == pd.Timestamp("2022-04-01") and pd.isna(back["month"].iloc[2])
+
+
+def test_datetimes_with_a_time_keep_it_in_iso_form(tmp_path):
+    df = pd.DataFrame({"occurred_at": pd.to_datetime(["2022-04-01 21:30", "2022-04-02 00:00"])})
+    text = write_csv(df, tmp_path / "t.csv").read_text(encoding="utf-8-sig")
+    assert text.split("\n")[1:3] == ["2022-04-01T21:30:00", "2022-04-02T00:00:00"]
+
+
+def test_explicit_column_order_and_unknown_column(tmp_path):
+    df = rates_frame()
+    path = write_csv(df, tmp_path / "t.csv", columns=["period", "area_code"])
+    assert path.read_text(encoding="utf-8-sig").split("\n")[0] == "period,area_code"
+    with pytest.raises(KeyError, match="nope"):
+        write_csv(df, tmp_path / "u.csv", columns=["area_code", "nope"])
+    assert not (tmp_path / "u.csv").exists()
+
+
+def test_same_frame_gives_identical_bytes(tmp_path):
+    a = write_csv(rates_frame(), tmp_path / "a.csv").read_bytes()
+    b = write_csv(rates_frame(), tmp_path / "b.csv").read_bytes()
+    assert a == b
+
+
+def test_no_temp_file_left_and_overwrite_replaces(tmp_path):
+    path = tmp_path / "out" / "sv_rates.csv"  # parent created
+    write_csv(rates_frame(), path)
+    write_csv(rates_frame().head(1), path)
+    assert [p.name for p in path.parent.iterdir()] == ["sv_rates.csv"]
+    assert len(pd.read_csv(path, encoding="utf-8-sig")) == 1
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_failure_mid_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / "sv_rates.csv"
+    write_csv(rates_frame(), path)
+    before = path.read_bytes()
+
+    def half_write(self, target, **kwargs):
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write("area_code,area_na")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(rates_frame(), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["sv_rates.csv"]
+
+
+def test_atomic_path_writes_beside_the_target(tmp_path):
+    target = tmp_path / "map.pdf"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp != target
+        assert not target.exists()
+        tmp.write_bytes(b"%PDF")
+    assert target.read_bytes() == b"%PDF" and not tmp.exists()
