@@ -1,0 +1,186 @@
+"""`sna`: the analyst's command line. `sna demo` writes the demo county, `sna run` runs the SNA."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import dagster as dg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.settings import SETTINGS_ENV, SettingsError, load_settings
+
+app = typer.Typer(
+    add_completion=False, help="Serious Violence Duty strategic needs assessment pipeline."
+)
+console = Console(stderr=True)
+DEFAULT_DEMO_DIR = Path("data/demo")
+DEFAULT_SETTINGS_PATH = Path("config/settings.yaml")
+SettingsOption = Annotated[Path, typer.Option("--settings", "-s", help="Settings YAML.")]
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns Dagster step and check events into one readable line each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)  # Dagster logs step events at DEBUG
+        self.started: dict[str, float] = {}
+        self.check_steps: set[str] = set()
+        self.failed_checks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_event", None)
+        if event is None:
+            if record.levelno >= logging.ERROR:
+                console.print(f"[red]{record.getMessage()}[/red]")
+            return
+        kind, step = event.event_type_value, event.step_key or ""
+        if kind == "STEP_START":
+            self.started[step] = time.perf_counter()
+        elif kind == "STEP_SUCCESS" and step not in self.check_steps:
+            took = time.perf_counter() - self.started.get(step, time.perf_counter())
+            console.print(f"  [green]done[/green] {step.replace('__', '.')} [dim]{took:.1f}s[/dim]")
+        elif kind == "STEP_FAILURE":
+            console.print(
+                f"  [red]FAILED[/red] {step.replace('__', '.')}: {event.step_failure_data.error.message.strip()}"
+            )
+        elif kind == "ASSET_CHECK_EVALUATION":
+            check = event.event_specific_data
+            self.check_steps.add(step)
+            name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+            if check.passed:
+                console.print(f"  [green]check ok[/green] {name}")
+            else:
+                self.failed_checks.append(name)
+                console.print(f"  [red]CHECK FAILED[/red] {name}")
+
+
+def _progress_logger(handler: _ProgressHandler) -> dg.LoggerDefinition:
+    @dg.logger
+    def progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.getLogger("sna.progress")
+        log.setLevel(logging.DEBUG)
+        log.handlers = [handler]
+        log.propagate = False
+        return log
+
+    return progress
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option(help="Folder to write the demo county into.")
+    ] = DEFAULT_DEMO_DIR,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same files.")
+    ] = 20240401,
+) -> None:
+    """Write the synthetic demo county (boundaries, lookups, population, IoD, police files)."""
+    from sources.demo import write_demo_county
+
+    with console.status(f"Writing the demo county into {out} ..."):
+        started = time.perf_counter()
+        manifest = write_demo_county(out, seed=seed)
+    console.print(
+        f"Demo county written to [bold]{out}[/bold] in {time.perf_counter() - started:.1f}s:"
+    )
+    console.print(
+        f"  {manifest.n_lsoas} LSOAs in {manifest.n_wards} wards and {manifest.n_districts} districts,"
+        f" {manifest.population_total:,} residents; {manifest.n_crimes:,} police crimes in"
+        f" {len(manifest.police_extracts)} extract files, {manifest.n_police_uk_rows:,} police.uk rows in"
+        f" {len(manifest.police_uk)} monthly files ({manifest.n_malformed_rows} rows deliberately malformed,"
+        f" {manifest.n_unknown_code_rows} with unknown offence codes, to show the quarantine and checks)"
+    )
+
+
+def run_pipeline(settings_path: Path) -> tuple[bool, list[str]]:
+    """Materialise every asset for one settings file, in process; returns (success, failed checks)."""
+    os.environ[SETTINGS_ENV] = str(settings_path.resolve())
+    from pipelines.definitions import defs
+
+    handler = _ProgressHandler()
+    definitions = dg.Definitions.merge(
+        defs(), dg.Definitions(loggers={"progress": _progress_logger(handler)})
+    )
+    job = definitions.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        run_config={"loggers": {"progress": {}}},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    return result.success and not handler.failed_checks, handler.failed_checks
+
+
+@app.command()
+def run(
+    settings: SettingsOption = DEFAULT_SETTINGS_PATH,
+) -> None:
+    """Run the whole SNA for one settings file: ingest, classify, rates, outputs."""
+    try:
+        loaded = load_settings(settings)
+    except SettingsError as exc:
+        console.print(f"[red]Settings error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
+    started = time.perf_counter()
+    ok, failed_checks = run_pipeline(loaded.path)
+    took = time.perf_counter() - started
+    if not ok:
+        console.print(
+            f"[red]The run did not complete ({took:.1f}s).[/red] Nothing further was published."
+        )
+        for name in failed_checks:
+            console.print(f"  failed check: {name}")
+        raise typer.Exit(1)
+    _summary(loaded.database, loaded.output_dir, took)
+
+
+def _summary(database: Path, output_dir: Path, took: float) -> None:
+    """Where the outputs are, and what was loaded and rejected."""
+    from transforms.db import connect
+
+    con = connect(database, read_only=True)
+    try:
+        loads = con.execute(
+            "SELECT source, count(*) files, sum(data_lines) lines, sum(rows_loaded) loaded,"
+            " sum(rows_rejected) rejected FROM audit.loads GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    table = Table(title="Inputs", show_lines=False)
+    for column in ("source", "files", "data lines", "loaded", "quarantined"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for row in loads:
+        table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+    console.print(table)
+    console.print(f"[green]Done in {took:.1f}s.[/green] Database: [bold]{database}[/bold]")
+    console.print(f"Outputs: [bold]{output_dir}[/bold]")
+    for path in sorted(output_dir.glob("*/*")):
+        console.print(f"  {path}")
+
+
+@app.command()
+def ui(
+    settings: SettingsOption = DEFAULT_SETTINGS_PATH,
+    port: Annotated[int, typer.Option(help="Port for the Dagster UI on 127.0.0.1.")] = 3000,
+) -> None:
+    """Open the Dagster UI (dg dev) on 127.0.0.1 for this settings file."""
+    env = {**os.environ, SETTINGS_ENV: str(settings.resolve()), "VIRTUAL_ENV": sys.prefix}
+    env.setdefault("DAGSTER_HOME", str(Path("data/.dagster").resolve()))
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dg_bin = Path(sys.executable).with_name("dg")
+    raise typer.Exit(
+        subprocess.call([str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    )
+
+
+if __name__ == "__main__":
+    app()

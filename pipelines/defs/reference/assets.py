@@ -1,0 +1,145 @@
+"""Reference data: the local definition, offence codes, boundaries, lookups, population, deprivation."""
+
+import json
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from pipelines.loading import not_configured, store_read
+from pipelines.metadata import table_metadata
+from pipelines.resources import SNASettings
+from pipelines.settings import PROJECT_ROOT
+from sources.boundaries import read_lsoa_boundaries
+from sources.deprivation import read_deprivation
+from sources.lookups import read_area_lookup
+from sources.paths import expand
+from sources.population import read_population
+from transforms.areas import study_area, unplaced_lsoas
+from transforms.db import read_geotable, read_table, write_table
+from transforms.definition import load_definition
+
+OFFENCE_CODES_CSV = PROJECT_ROOT / "config" / "reference" / "ho_offence_codes.csv"
+
+
+@dg.asset(key=["ref", "sv_definition"], group_name="reference", kinds={"duckdb", "yaml"})
+def sv_definition(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The local definition of serious violence in force for this run, with its hash."""
+    definition = load_definition(sna.load().definition)
+    record = pd.DataFrame(
+        [
+            {
+                "definition_id": definition.id,
+                "version": definition.version,
+                "title": definition.title,
+                "hash": definition.hash,
+                "rules_json": json.dumps(definition.raw, sort_keys=True, default=str),
+            }
+        ]
+    )
+    with duckdb.get_connection() as con:
+        write_table(con, "ref.sv_definition", record)
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            record.drop(columns="rules_json"),
+            "ref.sv_definition",
+            definition_id=definition.id,
+            definition_hash=definition.hash,
+            categories=", ".join(definition.categories),
+        )
+    )
+
+
+@dg.asset(key=["ref", "offence_codes"], group_name="reference", kinds={"duckdb", "csv"})
+def offence_codes(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Home Office offence codes -> offence group, subgroup and data.police.uk crime type."""
+    codes = pd.read_csv(OFFENCE_CODES_CSV, dtype=str, keep_default_na=False)
+    with duckdb.get_connection() as con:
+        write_table(con, "ref.offence_codes", codes)
+    return dg.MaterializeResult(metadata=table_metadata(codes, "ref.offence_codes"))
+
+
+@dg.asset(key=["raw", "lsoa_boundaries"], group_name="reference", kinds={"duckdb", "geopackage"})
+def lsoa_boundaries(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """LSOA polygons as published (GeoJSON, GeoPackage or shapefile), in EPSG:27700."""
+    paths = expand(sna.load().inputs["lsoa_boundaries"])
+    result = read_lsoa_boundaries(paths)
+    return dg.MaterializeResult(
+        metadata=store_read(
+            duckdb, "raw.lsoa_boundaries", "lsoa_boundaries", result, context.run.run_id
+        )
+    )
+
+
+@dg.asset(key=["ref", "area_lookup"], group_name="reference", kinds={"duckdb", "csv"})
+def area_lookup(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """ONS LSOA -> ward -> district lookup (optional: without it only LSOA and county rates)."""
+    pattern = sna.load().inputs["area_lookup"]
+    if not pattern:
+        return dg.MaterializeResult(
+            metadata=not_configured(duckdb, "ref.area_lookup", "area_lookup")
+        )
+    result = read_area_lookup(expand(pattern)[0])
+    return dg.MaterializeResult(
+        metadata=store_read(duckdb, "ref.area_lookup", "area_lookup", result, context.run.run_id)
+    )
+
+
+@dg.asset(key=["ref", "population"], group_name="reference", kinds={"duckdb", "csv"})
+def population(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """ONS small-area population estimates, long: LSOA x year x sex x age band."""
+    settings = sna.load()
+    result = read_population(expand(settings.inputs["population"])[0], settings.population_year)
+    return dg.MaterializeResult(
+        metadata=store_read(duckdb, "ref.population", "population", result, context.run.run_id)
+    )
+
+
+@dg.asset(key=["ref", "deprivation"], group_name="reference", kinds={"duckdb", "csv"})
+def deprivation(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """Indices of Deprivation scores, ranks and deciles by LSOA (optional input)."""
+    pattern = sna.load().inputs["deprivation"]
+    if not pattern:
+        return dg.MaterializeResult(
+            metadata=not_configured(duckdb, "ref.deprivation", "deprivation")
+        )
+    result = read_deprivation(expand(pattern)[0])
+    return dg.MaterializeResult(
+        metadata=store_read(duckdb, "ref.deprivation", "deprivation", result, context.run.run_id)
+    )
+
+
+@dg.asset(
+    key=["ref", "lsoa"],
+    group_name="reference",
+    kinds={"duckdb"},
+    deps=[lsoa_boundaries, area_lookup],
+)
+def lsoa(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The study area: each LSOA in the boundaries with its ward, district and county."""
+    settings = sna.load()
+    with duckdb.get_connection() as con:
+        boundaries = read_geotable(con, "raw.lsoa_boundaries")
+        lookup = read_table(con, "ref.area_lookup") if settings.inputs["area_lookup"] else None
+        areas = study_area(boundaries, lookup, settings.area_code, settings.area_name)
+        write_table(con, "ref.lsoa", areas)
+    unplaced = unplaced_lsoas(areas)
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            areas,
+            "ref.lsoa",
+            districts=int(areas["district_code"].nunique()),
+            wards=int(areas["ward_code"].nunique()),
+            area_km2=float(round(areas["area_km2"].sum(), 1)),
+            lsoas_not_in_lookup=len(unplaced),
+            crs="EPSG:27700",
+        )
+    )

@@ -1,0 +1,82 @@
+"""Checks on reference data: every file reconciles, every LSOA is placed and has people."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.reference.assets import (
+    area_lookup,
+    deprivation,
+    lsoa,
+    lsoa_boundaries,
+    population,
+)
+from pipelines.loading import reconcile
+
+
+@dg.asset_check(asset=lsoa_boundaries, blocking=True)
+def boundaries_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every boundary feature is loaded or quarantined."""
+    return reconcile(duckdb, "raw.lsoa_boundaries", "lsoa_boundaries")
+
+
+@dg.asset_check(asset=area_lookup, blocking=True)
+def lookup_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every lookup row is loaded or quarantined."""
+    return reconcile(duckdb, "ref.area_lookup", "area_lookup")
+
+
+@dg.asset_check(asset=population, blocking=True)
+def population_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every population row is loaded or quarantined (one input row may give many long rows)."""
+    with duckdb.get_connection() as con:
+        off = con.execute(
+            "SELECT count(*) FROM audit.loads WHERE source = 'population'"
+            " AND rows_loaded + rows_rejected <> data_lines"
+        ).fetchone()[0]
+        files = con.execute(
+            "SELECT count(*) FROM audit.loads WHERE source = 'population'"
+        ).fetchone()[0]
+    return dg.AssetCheckResult(
+        passed=off == 0 and files > 0, metadata={"files": files, "files_not_reconciling": off}
+    )
+
+
+@dg.asset_check(asset=deprivation, blocking=True)
+def deprivation_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every deprivation row is loaded or quarantined."""
+    return reconcile(duckdb, "ref.deprivation", "deprivation")
+
+
+@dg.asset_check(asset=lsoa, blocking=True, additional_deps=[population])
+def every_lsoa_has_population(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """A rate needs a denominator: every study-area LSOA must have a population estimate."""
+    with duckdb.get_connection() as con:
+        missing = con.execute(
+            "SELECT lsoa_code FROM ref.lsoa WHERE lsoa_code NOT IN"
+            " (SELECT lsoa_code FROM ref.population) ORDER BY 1"
+        ).fetchall()
+    codes = [row[0] for row in missing]
+    return dg.AssetCheckResult(
+        passed=not codes,
+        metadata={"lsoas_without_population": len(codes), "examples": ", ".join(codes[:20])},
+        description=None
+        if not codes
+        else f"{len(codes)} LSOAs have no population (vintage mismatch?)",
+    )
+
+
+@dg.asset_check(asset=lsoa)
+def every_lsoa_in_a_district(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """LSOAs the lookup does not place only appear at LSOA and county level: warn, don't stop."""
+    with duckdb.get_connection() as con:
+        codes = [
+            r[0]
+            for r in con.execute(
+                "SELECT lsoa_code FROM ref.lsoa WHERE district_code IS NULL"
+            ).fetchall()
+        ]
+    return dg.AssetCheckResult(
+        passed=not codes,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"lsoas_not_in_lookup": len(codes), "examples": ", ".join(codes[:20])},
+    )

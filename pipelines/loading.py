@@ -1,0 +1,73 @@
+"""Glue between a reader's result and the store, shared by the reference and ingest assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.metadata import table_metadata
+from sources._result import ReadResult
+from transforms.db import transaction, write_load
+
+
+def store_read(
+    duckdb: DuckDBResource, table: str, source: str, result: ReadResult, load_id: str
+) -> dict[str, Any]:
+    """Write rows, rejects and load counts in one transaction; return the asset's metadata."""
+    with duckdb.get_connection() as con:
+        write_load(con, table, result, source, load_id)
+    loads = result.loads
+    return table_metadata(
+        result.rows,
+        table,
+        files=len(loads),
+        data_lines=int(loads["data_lines"].sum()),
+        rows_rejected=int(loads["rows_rejected"].sum()),
+        rejects_preview=dg.MetadataValue.md(
+            result.rejects.head(10).to_markdown(index=False) if len(result.rejects) else "_none_"
+        ),
+    )
+
+
+def not_configured(duckdb: DuckDBResource, table: str, source: str) -> dict[str, Any]:
+    """An optional input left out of the settings: drop what an earlier run loaded for it."""
+    with duckdb.get_connection() as con, transaction(con):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("DELETE FROM quarantine.rejects WHERE source = ?", [source])
+        con.execute("DELETE FROM audit.loads WHERE source = ?", [source])
+    return {"dagster/row_count": 0, "configured": False}
+
+
+def reconcile(duckdb: DuckDBResource, table: str, source: str) -> dg.AssetCheckResult:
+    """Per file, loaded + rejected == data lines, and the table holds exactly the loaded rows."""
+    with duckdb.get_connection() as con:
+        loads = con.execute(
+            "SELECT file, data_lines, rows_loaded, rows_rejected FROM audit.loads"
+            " WHERE source = ? ORDER BY file",
+            [source],
+        ).df()
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema || '.' || table_name = ?",
+            [table],
+        ).fetchone()[0]
+        stored = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if exists else 0
+    off = loads[loads["rows_loaded"] + loads["rows_rejected"] != loads["data_lines"]]
+    loaded = int(loads["rows_loaded"].sum())
+    passed = off.empty and stored == loaded
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "files": len(loads),
+            "data_lines": int(loads["data_lines"].sum()),
+            "rows_loaded": loaded,
+            "rows_rejected": int(loads["rows_rejected"].sum()),
+            "rows_in_table": int(stored),
+            "files_not_reconciling": dg.MetadataValue.md(
+                off.to_markdown(index=False) if len(off) else "_none_"
+            ),
+        },
+        description=None if passed else f"{table}: rows do not reconcile with the input files",
+    )

@@ -1,0 +1,195 @@
+"""The whole pipeline on a small demo county: every file reconciles, rates add up, outputs appear."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+
+from tests.pipelines.conftest import Run, materialize, write_settings
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def csv_records(path: Path) -> int:
+    """Data records in a CSV, counted with the csv module, independently of the pipeline."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return sum(1 for row in csv.reader(handle) if row) - 1
+
+
+def test_every_asset_materialises_and_every_check_passes(demo_run: Run) -> None:
+    assert demo_run.result.success
+    checks = demo_run.result.get_asset_check_evaluations()
+    assert checks, "no asset checks ran"
+    failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
+    assert failed == []
+    materialised = {
+        m.asset_key.to_user_string() for m in demo_run.result.get_asset_materialization_events()
+    }
+    assert {
+        "raw/police_extract",
+        "core/incidents",
+        "marts/sv_rates",
+        "first_outputs",
+        "audit/runs",
+    } <= {key.replace(".", "/") for key in materialised}
+
+
+def test_every_police_line_is_loaded_or_quarantined(demo_run: Run) -> None:
+    files = sorted((demo_run.demo_dir / "police").glob("*.csv")) + sorted(
+        (demo_run.demo_dir / "police_uk").glob("*/*.csv")
+    )
+    expected = {str(path.resolve()): csv_records(path) for path in files}
+    rows = query(
+        demo_run.settings.database,
+        "SELECT file, data_lines, rows_loaded, rows_rejected FROM audit.loads WHERE source IN ('police', 'police_uk')",
+    )
+    assert {file: lines for file, lines, _, _ in rows} == expected
+    assert all(loaded + rejected == lines for _, lines, loaded, rejected in rows)
+    loaded = query(
+        demo_run.settings.database,
+        "SELECT (SELECT count(*) FROM raw.police_extract) + (SELECT count(*) FROM raw.police_uk)",
+    )[0][0]
+    assert loaded == sum(r[2] for r in rows)
+
+
+def test_the_demo_malformed_rows_are_in_quarantine_with_reasons(demo_run: Run) -> None:
+    rejects = query(
+        demo_run.settings.database,
+        "SELECT file, line, \"column\", value, reason FROM quarantine.rejects WHERE source = 'police'",
+    )
+    assert rejects, "the demo plants malformed rows: they must be quarantined"
+    for file, line, column, _value, reason in rejects:
+        assert Path(file).is_file() and line >= 2 and column and reason
+
+
+def test_county_equals_the_sum_of_lsoas_and_districts(demo_run: Run) -> None:
+    off = query(
+        demo_run.settings.database,
+        """
+        SELECT c.period, c.measure FROM marts.sv_rates c
+        JOIN (SELECT period, measure, area_level, sum(count) n, sum(population) p FROM marts.sv_rates
+              WHERE area_level IN ('lsoa', 'district') GROUP BY ALL) s USING (period, measure)
+        WHERE c.area_level = 'county' AND (c.count <> s.n OR c.population <> s.p)
+        """,
+    )
+    assert off == []
+    lsoas = query(
+        demo_run.settings.database,
+        "SELECT count(DISTINCT area_code) FROM marts.sv_rates WHERE area_level = 'lsoa'",
+    )[0][0]
+    assert lsoas == 60
+
+
+def test_headline_counts_match_serious_violence_incidents_in_the_area(demo_run: Run) -> None:
+    [(incidents,)] = query(
+        demo_run.settings.database,
+        "SELECT count(*) FROM core.incidents i JOIN ref.lsoa USING (lsoa_code)"
+        " WHERE i.source = 'police' AND i.sv_category IS NOT NULL",
+    )
+    [(headline,)] = query(
+        demo_run.settings.database,
+        "SELECT sum(count) FROM marts.sv_rates WHERE area_level = 'county' AND measure = 'all_serious_violence'",
+    )
+    assert incidents > 0 and headline == incidents
+
+
+def test_outputs_are_published_for_the_latest_period(demo_run: Run) -> None:
+    out = demo_run.settings.output_dir
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert [p.name for p in folders] == ["2022-23"]  # demo starts April 2021, 24 months
+    names = sorted(p.name for p in folders[0].iterdir())
+    assert names == ["geography_coverage.csv", "sv_rate_map_demo-county.pdf", "sv_rates.csv"]
+    assert (folders[0] / "sv_rate_map_demo-county.pdf").read_bytes().startswith(b"%PDF")
+    with (folders[0] / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle))
+    for column in (
+        "area_level",
+        "area_code",
+        "rate_per_1000",
+        "ci_lower",
+        "ci_upper",
+        "vs_county",
+        "definition_id",
+    ):
+        assert column in header
+    assert not list(out.glob(".*")), "no staging folders may be left behind"
+
+
+def test_audit_run_records_definition_and_input_hashes(demo_run: Run) -> None:
+    [(definition_id, definition_hash, inputs)] = query(
+        demo_run.settings.database,
+        "SELECT definition_id, definition_hash, input_hashes FROM audit.runs",
+    )
+    assert definition_id == "norfolk-2024" and len(definition_hash) == 64
+    assert len(json.loads(inputs)) >= 5
+
+
+def test_a_failing_blocking_check_publishes_nothing(small_demo: Path, tmp_path: Path) -> None:
+    """The demo has a few unknown offence codes: with a zero tolerance the run must stop before rates."""
+    definition = tmp_path / "strict.yaml"
+    repo_definition = (
+        Path(__file__).resolve().parents[2] / "config" / "definitions" / "norfolk-2024.yaml"
+    )
+    text = repo_definition.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["unknown_code_max_share"] = 0.0
+    definition.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    settings, result = materialize(write_settings(tmp_path, small_demo, definition=str(definition)))
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed == ["unknown_offence_codes_below_threshold"]
+    materialised = {m.asset_key for m in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["marts", "sv_rates"]) not in materialised
+    assert not settings.output_dir.exists()
+
+
+@pytest.mark.parametrize("missing", ["population"])
+def test_a_missing_input_file_fails_with_the_pattern_named(
+    small_demo: Path, tmp_path: Path, missing: str
+) -> None:
+    path = write_settings(tmp_path, small_demo)
+    data = yaml.safe_load(path.read_text())
+    data["inputs"][missing] = str(tmp_path / "nowhere" / "*.csv")
+    path.write_text(yaml.safe_dump(data))
+    _, result = materialize(path)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    causes = [e.step_failure_data.error.cause for e in failures]
+    assert any(
+        c and "FileNotFoundError" in c.cls_name and "nowhere/*.csv" in c.message for c in causes
+    )
+
+
+def test_police_uk_only_without_lookup_gives_lsoa_and_county_proxy_rates(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    path = write_settings(tmp_path, small_demo)
+    data = yaml.safe_load(path.read_text())
+    for optional in ("police_extract", "area_lookup", "deprivation"):
+        del data["inputs"][optional]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    settings, result = materialize(path)
+    assert result.success
+    warned = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert warned == ["every_lsoa_in_a_district"]  # a warning: no lookup places the LSOAs
+
+    def distinct(sql: str) -> set:
+        return {row[0] for row in query(settings.database, sql)}
+
+    levels = distinct("SELECT DISTINCT area_level FROM marts.sv_rates")
+    sources = distinct("SELECT DISTINCT source FROM marts.sv_rates")
+    loaded = distinct("SELECT DISTINCT source FROM audit.loads")
+    assert levels == {"lsoa", "county"}
+    assert sources == {"police_uk"}
+    assert loaded == {"police_uk", "lsoa_boundaries", "population"}

@@ -1,0 +1,20 @@
+"""The analyst notebook runs on a database the real pipeline built, not only on a fixture."""
+
+import duckdb
+
+from tests.pipelines.conftest import Run
+from tests.unit.test_notebook import cell_output_text, run_notebook
+
+
+def test_notebook_runs_on_the_demo_database(demo_run: Run) -> None:
+    database = demo_run.settings.database
+    with duckdb.connect(str(database), read_only=True) as con:
+        districts = [
+            r[0] for r in con.execute("SELECT DISTINCT district_name FROM ref.lsoa").fetchall()
+        ]
+        rejects = con.execute("SELECT count(*) FROM quarantine.rejects").fetchone()[0]
+    notebook = run_notebook(database)
+    table = cell_output_text(notebook, "district-table")
+    assert len(districts) == 7 and all(name in table for name in districts)
+    assert "norfolk-2024" in cell_output_text(notebook, "definition")
+    assert rejects > 0 and "police" in cell_output_text(notebook, "quarantine")

@@ -1,0 +1,69 @@
+"""Settings: relative paths, required keys and clear errors naming the file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import SettingsError, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = """
+area_name: Testshire
+period: calendar_year
+definition: config/definitions/norfolk-2024.yaml
+inputs:
+  police_uk: drop/*/*-street.csv
+  lsoa_boundaries: geo/lsoa.gpkg
+  population: pop.csv
+database: out/sna.duckdb
+output_dir: out
+"""
+
+
+def test_relative_paths_resolve_against_the_run_folder(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path)
+    assert settings.inputs["police_uk"] == str(tmp_path / "drop/*/*-street.csv")
+    assert settings.database == tmp_path / "out" / "sna.duckdb"
+    assert settings.inputs["police_extract"] is None
+    assert settings.rates_source == "police_uk"
+    assert settings.area_code == "Testshire"
+
+
+def test_force_extract_is_the_rates_source_when_given(tmp_path: Path) -> None:
+    text = MINIMAL.replace("inputs:\n", "inputs:\n  police_extract: /abs/extract_*.csv\n")
+    settings = load_settings(write(tmp_path, text), base_dir=tmp_path)
+    assert settings.inputs["police_extract"] == "/abs/extract_*.csv"
+    assert settings.rates_source == "police"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("period: calendar_year", "period: quarterly", "'period' must be"),
+        ("  population: pop.csv\n", "", "inputs.population"),
+        ("  police_uk: drop/*/*-street.csv\n", "", "at least one police input"),
+        ("  police_uk:", "  police_ukk:", "unknown input"),
+        ("area_name: Testshire\n", "", "'area_name' is missing"),
+    ],
+)
+def test_bad_settings_name_the_file_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = write(tmp_path, MINIMAL.replace(old, new))
+    with pytest.raises(SettingsError, match=message) as error:
+        load_settings(path, base_dir=tmp_path)
+    assert str(path) in str(error.value)
+
+
+def test_shipped_settings_files_load() -> None:
+    for name in ("settings.yaml", "settings-norfolk-policeuk-2022.yaml"):
+        settings = load_settings(REPO / "config" / name, base_dir=REPO)
+        assert settings.definition.is_file(), settings.definition
