@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -9,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.metadata import table_metadata
 from sources._result import ReadResult
+from sources.paths import expand, expand_single
 from transforms.db import transaction, write_load
 
 
@@ -29,6 +32,23 @@ def store_read(
             result.rejects.head(10).to_markdown(index=False) if len(result.rejects) else "_none_"
         ),
     )
+
+
+def load_input(
+    duckdb: DuckDBResource,
+    pattern: str | None,
+    table: str,
+    source: str,
+    read: Callable[[list[Path]], ReadResult],
+    load_id: str,
+    *,
+    single_file: bool = False,
+) -> dict[str, Any]:
+    """Read the files a settings pattern names and store them; clear the source when not configured."""
+    if not pattern:
+        return not_configured(duckdb, table, source)
+    paths = [expand_single(pattern)] if single_file else expand(pattern)
+    return store_read(duckdb, table, source, read(paths), load_id)
 
 
 def not_configured(duckdb: DuckDBResource, table: str, source: str) -> dict[str, Any]:

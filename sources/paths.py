@@ -20,3 +20,14 @@ def expand(pattern: str | Path) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"no input files match {str(pattern)!r} (looked from {Path.cwd()})")
     return files
+
+
+def expand_single(pattern: str | Path) -> Path:
+    """The one file a pattern names; several matches are an error, not a silent first pick."""
+    files = expand(pattern)
+    if len(files) > 1:
+        shown = ", ".join(str(f) for f in files[:5]) + (" ..." if len(files) > 5 else "")
+        raise ValueError(
+            f"{str(pattern)!r} matches {len(files)} files but this input takes one file: {shown}"
+        )
+    return files[0]

@@ -3,9 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.loading import not_configured, store_read
+from pipelines.loading import load_input
 from pipelines.resources import SNASettings
-from sources.paths import expand
 from sources.police_extract import read_police_extract
 from sources.police_uk import read_police_uk
 
@@ -14,13 +13,12 @@ from sources.police_uk import read_police_uk
 def police_extract(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """Force crime extract: one row per crime with HO offence code, flags and victim."""
+    """Force crime extract: one row per crime with HO offence code, flags and victim (optional)."""
     pattern = sna.load().inputs["police_extract"]
-    if not pattern:
-        return dg.MaterializeResult(metadata=not_configured(duckdb, "raw.police_extract", "police"))
-    result = read_police_extract(expand(pattern))
     return dg.MaterializeResult(
-        metadata=store_read(duckdb, "raw.police_extract", "police", result, context.run.run_id)
+        metadata=load_input(
+            duckdb, pattern, "raw.police_extract", "police", read_police_extract, context.run.run_id
+        )
     )
 
 
@@ -28,11 +26,10 @@ def police_extract(
 def police_uk(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """data.police.uk monthly street-level CSVs (open data: month only, snapped points)."""
+    """data.police.uk monthly street-level CSVs: open data, month only, snapped points (optional)."""
     pattern = sna.load().inputs["police_uk"]
-    if not pattern:
-        return dg.MaterializeResult(metadata=not_configured(duckdb, "raw.police_uk", "police_uk"))
-    result = read_police_uk(expand(pattern))
     return dg.MaterializeResult(
-        metadata=store_read(duckdb, "raw.police_uk", "police_uk", result, context.run.run_id)
+        metadata=load_input(
+            duckdb, pattern, "raw.police_uk", "police_uk", read_police_uk, context.run.run_id
+        )
     )

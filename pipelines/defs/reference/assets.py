@@ -6,14 +6,13 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipelines.loading import not_configured, store_read
+from pipelines.loading import load_input
 from pipelines.metadata import table_metadata
 from pipelines.resources import SNASettings
 from pipelines.settings import PROJECT_ROOT
 from sources.boundaries import read_lsoa_boundaries
 from sources.deprivation import read_deprivation
 from sources.lookups import read_area_lookup
-from sources.paths import expand
 from sources.population import read_population
 from transforms.areas import study_area, unplaced_lsoas
 from transforms.db import read_geotable, read_table, write_table
@@ -64,11 +63,15 @@ def lsoa_boundaries(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """LSOA polygons as published (GeoJSON, GeoPackage or shapefile), in EPSG:27700."""
-    paths = expand(sna.load().inputs["lsoa_boundaries"])
-    result = read_lsoa_boundaries(paths)
+    pattern = sna.load().inputs["lsoa_boundaries"]
     return dg.MaterializeResult(
-        metadata=store_read(
-            duckdb, "raw.lsoa_boundaries", "lsoa_boundaries", result, context.run.run_id
+        metadata=load_input(
+            duckdb,
+            pattern,
+            "raw.lsoa_boundaries",
+            "lsoa_boundaries",
+            read_lsoa_boundaries,
+            context.run.run_id,
         )
     )
 
@@ -79,13 +82,16 @@ def area_lookup(
 ) -> dg.MaterializeResult:
     """ONS LSOA -> ward -> district lookup (optional: without it only LSOA and county rates)."""
     pattern = sna.load().inputs["area_lookup"]
-    if not pattern:
-        return dg.MaterializeResult(
-            metadata=not_configured(duckdb, "ref.area_lookup", "area_lookup")
-        )
-    result = read_area_lookup(expand(pattern)[0])
     return dg.MaterializeResult(
-        metadata=store_read(duckdb, "ref.area_lookup", "area_lookup", result, context.run.run_id)
+        metadata=load_input(
+            duckdb,
+            pattern,
+            "ref.area_lookup",
+            "area_lookup",
+            read_area_lookup,
+            context.run.run_id,
+            single_file=True,
+        )
     )
 
 
@@ -95,9 +101,16 @@ def population(
 ) -> dg.MaterializeResult:
     """ONS small-area population estimates, long: LSOA x year x sex x age band."""
     settings = sna.load()
-    result = read_population(expand(settings.inputs["population"])[0], settings.population_year)
     return dg.MaterializeResult(
-        metadata=store_read(duckdb, "ref.population", "population", result, context.run.run_id)
+        metadata=load_input(
+            duckdb,
+            settings.inputs["population"],
+            "ref.population",
+            "population",
+            lambda paths: read_population(paths[0], settings.population_year),
+            context.run.run_id,
+            single_file=True,
+        )
     )
 
 
@@ -107,13 +120,16 @@ def deprivation(
 ) -> dg.MaterializeResult:
     """Indices of Deprivation scores, ranks and deciles by LSOA (optional input)."""
     pattern = sna.load().inputs["deprivation"]
-    if not pattern:
-        return dg.MaterializeResult(
-            metadata=not_configured(duckdb, "ref.deprivation", "deprivation")
-        )
-    result = read_deprivation(expand(pattern)[0])
     return dg.MaterializeResult(
-        metadata=store_read(duckdb, "ref.deprivation", "deprivation", result, context.run.run_id)
+        metadata=load_input(
+            duckdb,
+            pattern,
+            "ref.deprivation",
+            "deprivation",
+            lambda paths: read_deprivation(paths[0]),
+            context.run.run_id,
+            single_file=True,
+        )
     )
 
 
