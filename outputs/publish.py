@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from outputs.maps import dissolve_districts, rates_map_pdf
+from outputs.maps import DISTRICT_TABLE_COLUMNS, dissolve_districts, rates_map_pdf
 from outputs.tables import write_csv
 
 HEADLINE = "all_serious_violence"
@@ -22,6 +22,18 @@ PROXY_NOTE = (
 LOCAL_NOTE = (
     "Source: force crime extract, classified under the local definition of serious violence."
 )
+
+
+def coverage_note(coverage: pd.DataFrame, source: str) -> str:
+    """What the rates leave out and why, e.g. '1,606 incidents with no LSOA and 816 outside the area'."""
+    counts = coverage[coverage["source"] == source].set_index("status")["incidents"]
+    no_lsoa, outside = int(counts.get("no_lsoa", 0)), int(counts.get("outside_area", 0))
+    if not (no_lsoa or outside):
+        return "Every incident was located in the area."
+    return (
+        f"Not in the rates: {no_lsoa:,} incidents with no LSOA and {outside:,} located outside"
+        " the area (counted in geography_coverage.csv)."
+    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,8 @@ def publish_first_outputs(
     """sv_rates.csv (every area, period and measure), coverage CSV and the map PDF for the latest period."""
     period = latest_period(rates)
     headline = rates[(rates["measure"] == HEADLINE) & (rates["period"] == period)]
-    is_proxy = bool((headline["source"] == "police_uk").all())
+    source = str(headline["source"].iloc[0])
+    is_proxy = source == "police_uk"
     months = int(headline["months"].max())
 
     lsoa_rates = lsoas.merge(
@@ -89,17 +102,7 @@ def publish_first_outputs(
     by_level = {level: rows for level, rows in headline.groupby("area_level")}
     district_table = pd.concat(
         [by_level.get("district", headline.iloc[:0]).sort_values("area_name"), by_level["county"]]
-    ).rename(columns={"area_name": "district_name"})[
-        [
-            "district_name",
-            "count",
-            "population",
-            "rate_per_1000",
-            "ci_lower",
-            "ci_upper",
-            "vs_county",
-        ]
-    ]
+    ).rename(columns={"area_name": "district_name"})[DISTRICT_TABLE_COLUMNS]
     title = f"Serious violence per 1,000 residents by LSOA, {area_name}"
     period_text = period if months >= 12 else f"{period} ({months} months of data)"
 
@@ -114,7 +117,7 @@ def publish_first_outputs(
             period=period_text,
             definition_id=definition_id,
             definition_hash=definition_hash,
-            source_note=PROXY_NOTE if is_proxy else LOCAL_NOTE,
+            source_note=f"{PROXY_NOTE if is_proxy else LOCAL_NOTE} {coverage_note(coverage, source)}",
             is_proxy=is_proxy,
             path=folder / f"sv_rate_map_{slug(area_name)}.pdf",
         )
