@@ -92,13 +92,7 @@ def demo(
     console.print(
         f"Demo county written to [bold]{out}[/bold] in {time.perf_counter() - started:.1f}s:"
     )
-    console.print(
-        f"  {manifest.n_lsoas} LSOAs in {manifest.n_wards} wards and {manifest.n_districts} districts,"
-        f" {manifest.population_total:,} residents; {manifest.n_crimes:,} police crimes in"
-        f" {len(manifest.police_extracts)} extract files, {manifest.n_police_uk_rows:,} police.uk rows in"
-        f" {len(manifest.police_uk)} monthly files ({manifest.n_malformed_rows} rows deliberately malformed,"
-        f" {manifest.n_unknown_code_rows} with unknown offence codes, to show the quarantine and checks)"
-    )
+    console.print(f"  {manifest.summary()}")
 
 
 def run_pipeline(settings_path: Path) -> tuple[bool, list[str]]:

@@ -317,6 +317,17 @@ class DemoManifest:
     n_unknown_code_rows: int
     n_malformed_rows: int
 
+    def summary(self) -> str:
+        """One plain sentence of what was written, for the CLI and the benchmark."""
+        return (
+            f"{self.n_lsoas} LSOAs in {self.n_wards} wards and {self.n_districts} districts,"
+            f" {self.population_total:,} residents; {self.n_crimes:,} police crimes in"
+            f" {len(self.police_extracts)} extract files, {self.n_police_uk_rows:,} police.uk rows"
+            f" in {len(self.police_uk)} monthly files ({self.n_malformed_rows} rows deliberately"
+            f" malformed, {self.n_unknown_code_rows} with unknown offence codes, to show the"
+            " quarantine and checks)"
+        )
+
     @property
     def csv_paths(self) -> tuple[Path, ...]:
         """Every CSV written (the files that are byte-identical for the same seed)."""
