@@ -34,12 +34,12 @@ class _ProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
         self.check_steps: set[str] = set()
         self.failed_checks: list[str] = []
+        self.skipped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         event = getattr(record, "dagster_event", None)
-        if event is None:
-            if record.levelno >= logging.ERROR:
-                console.print(f"[red]{record.getMessage()}[/red]")
+        if event is None:  # Dagster says "Dependencies for step X failed ... Not executing."
+            self.skipped += "Not executing" in record.getMessage()
             return
         kind, step = event.event_type_value, event.step_key or ""
         if kind == "STEP_START":
@@ -48,9 +48,14 @@ class _ProgressHandler(logging.Handler):
             took = time.perf_counter() - self.started.get(step, time.perf_counter())
             console.print(f"  [green]done[/green] {step.replace('__', '.')} [dim]{took:.1f}s[/dim]")
         elif kind == "STEP_FAILURE":
-            console.print(
-                f"  [red]FAILED[/red] {step.replace('__', '.')}: {event.step_failure_data.error.message.strip()}"
-            )
+            error = event.step_failure_data.error
+            while error.cause is not None:  # the reader's own message, not Dagster's wrapper
+                error = error.cause
+            console.print(f"  [red]FAILED[/red] {step.replace('__', '.')}: {error.message.strip()}")
+        elif kind == "STEP_SKIPPED" or (
+            kind == "ENGINE_EVENT" and "Not executing" in event.message
+        ):
+            self.skipped += 1
         elif kind == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             self.check_steps.add(step)
@@ -95,12 +100,12 @@ def demo(
     console.print(f"  {manifest.summary()}")
 
 
-def run_pipeline(settings_path: Path) -> tuple[bool, list[str]]:
-    """Materialise every asset for one settings file, in process; returns (success, failed checks)."""
+def run_pipeline(settings_path: Path, handler: _ProgressHandler | None = None) -> bool:
+    """Materialise every asset for one settings file, in process; True when all steps and checks passed."""
     os.environ[SETTINGS_ENV] = str(settings_path.resolve())
     from pipelines.definitions import defs
 
-    handler = _ProgressHandler()
+    handler = handler or _ProgressHandler()
     definitions = dg.Definitions.merge(
         defs(), dg.Definitions(loggers={"progress": _progress_logger(handler)})
     )
@@ -110,7 +115,7 @@ def run_pipeline(settings_path: Path) -> tuple[bool, list[str]]:
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
-    return result.success and not handler.failed_checks, handler.failed_checks
+    return result.success and not handler.failed_checks
 
 
 @app.command()
@@ -125,13 +130,15 @@ def run(
         raise typer.Exit(2) from exc
     console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
     started = time.perf_counter()
-    ok, failed_checks = run_pipeline(loaded.path)
+    handler = _ProgressHandler()
+    ok = run_pipeline(loaded.path, handler)
     took = time.perf_counter() - started
     if not ok:
         console.print(
-            f"[red]The run did not complete ({took:.1f}s).[/red] Nothing further was published."
+            f"[red]The run did not complete ({took:.1f}s).[/red] {handler.skipped} later steps"
+            " did not run, so no outputs were published."
         )
-        for name in failed_checks:
+        for name in handler.failed_checks:
             console.print(f"  failed check: {name}")
         raise typer.Exit(1)
     _summary(loaded.database, loaded.output_dir, took)

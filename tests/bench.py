@@ -32,7 +32,7 @@ def main() -> int:
         manifest = timed("demo county (500 LSOAs, 36 months)", lambda: write_demo_county(demo))
         print(f"  {manifest.summary()}")
         settings = write_settings(folder, demo)
-        ok, _ = timed("full refresh (all assets and checks)", lambda: run_pipeline(settings))
+        ok = timed("full refresh (all assets and checks)", lambda: run_pipeline(settings))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{'peak resident memory':<40} {peak_mb:8.0f} MB")
         return 0 if ok else 1

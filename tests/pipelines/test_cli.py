@@ -1,0 +1,54 @@
+"""The `sna` command as an analyst meets it: exit codes and messages that name the problem."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from tests.pipelines.conftest import write_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # rich wraps at the terminal width; keep lines whole
+
+
+def test_run_prints_progress_inputs_and_outputs(small_demo: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--settings", str(write_settings(tmp_path, small_demo))])
+    assert result.exit_code == 0, result.output
+    assert "done marts.sv_rates" in result.output
+    assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
+    assert str(tmp_path / "out" / "2022-23" / "sv_rates.csv") in result.output
+
+
+def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad_lookup.csv"
+    lookup = (small_demo / "lookups" / "LSOA21_WD24_LAD24_EW_LU.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    bad.write_text(lookup.replace("LAD24CD", "DISTRICTCODE", 1), encoding="utf-8")
+    settings = write_settings(tmp_path, small_demo)
+    settings.write_text(
+        settings.read_text().replace(
+            str(small_demo / "lookups" / "LSOA21_WD24_LAD24_EW_LU.csv"), str(bad)
+        )
+    )
+    result = runner.invoke(app, ["run", "--settings", str(settings)])
+    assert result.exit_code == 1
+    assert f"FAILED ref.area_lookup: sources._result.InputFormatError: {bad}" in result.output
+    assert "DISTRICTCODE" in result.output  # the columns found are listed
+    assert "no outputs were published" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_settings_file_exits_2_with_the_key(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("area_name: X\nperiod: monthly\n")
+    result = runner.invoke(app, ["run", "--settings", str(settings)])
+    assert result.exit_code == 2
+    assert "'period' must be calendar_year or financial_year" in result.output
