@@ -24,6 +24,18 @@ LOCAL_NOTE = (
 )
 
 
+def with_basis(rates: pd.DataFrame) -> pd.DataFrame:
+    """Rates with a plain-words `basis` column, so a proxy row says so wherever it is pasted."""
+    basis = rates["source"].map(
+        {
+            "police_uk": "PROXY: data.police.uk Violence and sexual offences + Robbery + Possession"
+            " of weapons; not the local definition",
+        }
+    )
+    local = "local definition " + rates["definition_id"].astype("str")
+    return rates.assign(basis=basis.fillna(local))
+
+
 def coverage_note(coverage: pd.DataFrame, source: str) -> str:
     """What the rates leave out and why, e.g. '1,606 incidents with no LSOA and 816 outside the area'."""
     counts = coverage[coverage["source"] == source].set_index("status")["incidents"]
@@ -107,7 +119,7 @@ def publish_first_outputs(
     period_text = period if months >= 12 else f"{period} ({months} months of data)"
 
     def write(folder: Path) -> list[Path]:
-        csv = write_csv(rates, folder / "sv_rates.csv")
+        csv = write_csv(with_basis(rates), folder / "sv_rates.csv")
         cov = write_csv(coverage, folder / "geography_coverage.csv")
         pdf = rates_map_pdf(
             lsoa_rates,

@@ -127,8 +127,9 @@ def test_outputs_say_they_are_a_proxy(real_run) -> None:
     settings, _ = real_run
     folder = settings.output_dir / "2022"
     with (folder / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
-        sources = {row["source"] for row in csv.DictReader(handle)}
-    assert sources == {"police_uk"}
+        rows = list(csv.DictReader(handle))
+    assert {row["source"] for row in rows} == {"police_uk"}
+    assert all(row["basis"].startswith("PROXY: data.police.uk") for row in rows)
     pdf = (folder / "sv_rate_map_norfolk.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and b"PROXY" in pdf
 

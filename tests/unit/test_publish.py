@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from outputs.publish import coverage_note, latest_period, publish_atomically
+from outputs.publish import coverage_note, latest_period, publish_atomically, with_basis
 
 
 def test_latest_period_sorts_financial_years() -> None:
@@ -60,3 +60,10 @@ def test_a_failed_publish_leaves_the_previous_folder_untouched(tmp_path: Path) -
         publish_atomically(target, write)
     assert (target / "sv_rates.csv").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2022-23"]
+
+
+def test_every_proxy_row_says_it_is_a_proxy() -> None:
+    rates = pd.DataFrame({"source": ["police_uk", "police"], "definition_id": ["norfolk-2024"] * 2})
+    basis = with_basis(rates)["basis"].tolist()
+    assert basis[0].startswith("PROXY: data.police.uk") and "not the local definition" in basis[0]
+    assert basis[1] == "local definition norfolk-2024"
