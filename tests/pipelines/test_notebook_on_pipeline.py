@@ -18,3 +18,4 @@ def test_notebook_runs_on_the_demo_database(demo_run: Run) -> None:
     assert len(districts) == 7 and all(name in table for name in districts)
     assert "norfolk-2024" in cell_output_text(notebook, "definition")
     assert rejects > 0 and "police" in cell_output_text(notebook, "quarantine")
+    assert "no_lsoa" in cell_output_text(notebook, "coverage")

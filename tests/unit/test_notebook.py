@@ -1,7 +1,7 @@
 """The analyst notebook runs top to bottom against a built database, read-only, and is stored clean.
 
 `build_fixture_db` writes a tiny database with the shapes the pipeline builds (ref.lsoa,
-marts.sv_rates, quarantine.rejects, ref.sv_definition). To run the notebook against the database the
+marts.sv_rates, quarantine.rejects, ref.sv_definition, marts.geography_coverage). To run the notebook against the database the
 real pipeline built instead, set SNA_TEST_DATABASE to its path: expected names are read from it.
 """
 
@@ -128,6 +128,14 @@ def build_fixture_db(path: Path, *, source: str = "police", rejects: bool = True
             "load_id": ["run-1", "run-1"],
         }
     ).iloc[: 2 if rejects else 0]
+    coverage = pd.DataFrame(
+        {
+            "source": [source] * 3,
+            "status": ["in_area", "no_lsoa", "outside_area"],
+            "incidents": [900, 20, 10],
+            "serious_violence": [400, 8, 5],
+        }
+    )
     con = duckdb.connect(str(path))
     try:
         for schema in ("ref", "marts", "quarantine"):
@@ -137,6 +145,7 @@ def build_fixture_db(path: Path, *, source: str = "police", rejects: bool = True
             ("marts.sv_rates", rates),
             ("ref.sv_definition", definition),
             ("quarantine.rejects", reject_rows),
+            ("marts.geography_coverage", coverage),
         ]:
             con.register("frame", frame)
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
