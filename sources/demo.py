@@ -68,6 +68,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -126,7 +127,6 @@ POLICE_UK_COLUMNS = [
     "Context",
 ]
 LOOKUP_COLUMNS = ["LSOA21CD", "LSOA21NM", "WD24CD", "WD24NM", "LAD24CD", "LAD24NM"]
-POPULATION_ID_COLUMNS = ["LAD 2023 Code", "LAD 2023 Name", "LSOA 2021 Code", "LSOA 2021 Name"]
 RANK_SUFFIX = " Rank (where 1 is most deprived)"
 DECILE_SUFFIX = " Decile (where 1 is most deprived 10% of LSOAs)"
 # (domain key, score column, stem used for its rank and decile columns)
@@ -295,6 +295,24 @@ MAP_POIS = [
 
 
 @dataclass(frozen=True)
+class _County:
+    """Everything the generator drew for one run (the inputs of planted_structure.json)."""
+
+    geo: dg.Geography
+    areas: pd.DataFrame  # codes and names per LSOA, index = position in the geo arrays
+    urban: np.ndarray  # (n,) urban class per LSOA
+    dep: dict[str, Any]  # see `_deprivation`
+    pop: np.ndarray  # (n, 2, 91) persons by LSOA, sex and age
+    planted: dict[str, Any]  # see `_plant`
+    used: dict[str, Any]  # crime parameters actually used (`dc.generate_crimes`)
+    crimes: pd.DataFrame
+    unknown: dict[str, Any]  # the unknown offence codes planted in the force extract
+    malformed: list[dict[str, Any]]  # the deliberately malformed force extract rows
+    uk: pd.DataFrame  # police.uk rows, ASB included
+    n_asb: int
+
+
+@dataclass(frozen=True)
 class DemoManifest:
     """What `write_demo_county` wrote: paths (absolute) and headline counts."""
 
@@ -370,7 +388,7 @@ def write_demo_county(
     urban = _urban_class(geo)
     dep = _deprivation(geo, urban, rng_dep)
     pop = _population(geo, urban, dep["latent"], rng_pop)
-    planted = _plant(geo, urban, dep["latent"], areas)
+    planted = _plant(geo, urban, dep["latent"])
 
     crimes, used = dc.generate_crimes(
         rng_crime,
@@ -407,28 +425,24 @@ def write_demo_county(
     _write_lookup(paths["lookup"], areas)
     _write_population(paths["population"], areas, pop)
     _write_deprivation(paths["deprivation"], areas, dep)
-    extract_paths = _write_extract(out_dir, extract, malformed)
+    extract_paths = _write_extract(out_dir, extract)
     uk_paths = _write_police_uk(out_dir, uk)
 
-    structure = _structure_json(
-        seed,
-        n_lsoas,
-        start,
-        months,
-        geo,
-        areas,
-        urban,
-        dep,
-        pop,
-        planted,
-        used,
-        unknown,
-        malformed,
-        crimes,
-        uk,
-        n_asb,
-        out_dir,
+    county = _County(
+        geo=geo,
+        areas=areas,
+        urban=urban,
+        dep=dep,
+        pop=pop,
+        planted=planted,
+        used=used,
+        crimes=crimes,
+        unknown=unknown,
+        malformed=malformed,
+        uk=uk,
+        n_asb=n_asb,
     )
+    structure = _structure_json(county, seed=seed, n_lsoas=n_lsoas, start=start, months=months)
     paths["planted"].write_text(
         json.dumps(structure, indent=2, sort_keys=False) + "\n", encoding="utf-8"
     )
@@ -553,8 +567,12 @@ def _urban_class(geo: dg.Geography) -> np.ndarray:
     return cls
 
 
-def _plant(geo: dg.Geography, urban: np.ndarray, latent: np.ndarray, areas: pd.DataFrame) -> dict:
-    """Choose the night-time economy hotspots, high-DA LSOAs and county-lines LSOAs."""
+def _plant(geo: dg.Geography, urban: np.ndarray, latent: np.ndarray) -> dict[str, Any]:
+    """Choose the night-time economy hotspots, high-DA LSOAs and county-lines LSOAs.
+
+    Keys: nte (LSOA -> "city" | "town"), nte_centres (LSOA -> point), high_da, county_lines
+    (sorted LSOA indices).
+    """
     nte: dict[int, str] = {}
     centres: dict[int, tuple[float, float]] = {}
     for k, s in enumerate(geo.settlements):
@@ -584,8 +602,11 @@ def _gauss(d: np.ndarray, sd: float) -> np.ndarray:
     return np.exp(-(d**2) / (2 * sd**2))
 
 
-def _deprivation(geo: dg.Geography, urban: np.ndarray, rng: np.random.Generator) -> dict:
-    """Latent deprivation with spatial structure, domain latents, scores, ranks and deciles."""
+def _deprivation(geo: dg.Geography, urban: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """IMD latent, then per domain key score, rank and decile arrays, and the estate centres.
+
+    Keys: latent (n,), score / rank / decile ({domain: (n,)}), estates ([(x, y)] * 3).
+    """
     p = geo.points
     n = len(p)
     st = {s.name: s for s in geo.settlements}
@@ -735,7 +756,7 @@ def _population(
 
 
 def _place_crimes(
-    crimes: pd.DataFrame, geo: dg.Geography, planted: dict, rng: np.random.Generator
+    crimes: pd.DataFrame, geo: dg.Geography, planted: dict[str, Any], rng: np.random.Generator
 ) -> pd.DataFrame:
     """Easting/Northing inside each crime's LSOA (night-time economy ones round the centre)."""
     shapely.prepare(geo.cells)
@@ -770,7 +791,7 @@ def _force_extract(
     ref: pd.DataFrame,
     start: str,
     rng: np.random.Generator,
-) -> tuple[pd.DataFrame, dict, list[dict]]:
+) -> tuple[pd.DataFrame, dict[str, Any], list[dict[str, Any]]]:
     """The force extract as text columns (plus helper columns), unknown codes and malformed rows.
 
     Rows are ordered and numbered (Crime Reference) within each financial year of the offence
@@ -848,7 +869,6 @@ def _force_extract(
     )
     out["_lsoa"] = c["lsoa"].to_numpy()
     out["_crime_type"] = c["crime_type"].to_numpy()
-    out["_kind"] = c["kind"].to_numpy()
     out["_x"] = c["x"].to_numpy()
     out["_y"] = c["y"].to_numpy()
     out["_row"] = order  # position in `crimes`
@@ -856,7 +876,9 @@ def _force_extract(
     return out, unknown, malformed
 
 
-def _malform(out: pd.DataFrame, unknown_mask: np.ndarray, rng: np.random.Generator) -> list[dict]:
+def _malform(
+    out: pd.DataFrame, unknown_mask: np.ndarray, rng: np.random.Generator
+) -> list[dict[str, Any]]:
     """Corrupt five rows in place (each a different crime); return what was done."""
     free = ~unknown_mask
     chosen: set[int] = set()
@@ -1064,7 +1086,7 @@ def _write_population(path: Path, areas: pd.DataFrame, pop: np.ndarray) -> None:
     pd.concat([frame, ages], axis=1).to_csv(path, index=False)
 
 
-def _write_deprivation(path: Path, areas: pd.DataFrame, dep: dict) -> None:
+def _write_deprivation(path: Path, areas: pd.DataFrame, dep: dict[str, Any]) -> None:
     order = np.argsort(areas["lsoa_code"].to_numpy())
     a = areas.iloc[order]
     cols = {
@@ -1080,7 +1102,7 @@ def _write_deprivation(path: Path, areas: pd.DataFrame, dep: dict) -> None:
     pd.DataFrame(cols)[DEPRIVATION_COLUMNS].to_csv(path, index=False)
 
 
-def _write_extract(out_dir: Path, extract: pd.DataFrame, malformed: list[dict]) -> list[Path]:
+def _write_extract(out_dir: Path, extract: pd.DataFrame) -> list[Path]:
     paths = []
     (out_dir / "police").mkdir(parents=True, exist_ok=True)
     for fy, rows in extract.groupby("_fy", sort=True):
@@ -1102,27 +1124,13 @@ def _write_police_uk(out_dir: Path, uk: pd.DataFrame) -> list[Path]:
 
 
 def _structure_json(
-    seed,
-    n_lsoas,
-    start,
-    months,
-    geo,
-    areas,
-    urban,
-    dep,
-    pop,
-    planted,
-    used,
-    unknown,
-    malformed,
-    crimes,
-    uk,
-    n_asb,
-    out_dir,
-) -> dict:
+    county: _County, *, seed: int, n_lsoas: int, start: str, months: int
+) -> dict[str, Any]:
     """The machine-readable truth: what was planted where, and with which parameters."""
+    geo, areas, crimes, uk = county.geo, county.areas, county.crimes, county.uk
+    planted, used = county.planted, county.used
     codes = areas["lsoa_code"].to_numpy()
-    persons = pop.sum(axis=(1, 2))
+    persons = county.pop.sum(axis=(1, 2))
     nte_rows = []
     for i, kind in sorted(planted["nte"].items()):
         cx, cy = planted["nte_centres"][i]
@@ -1180,7 +1188,7 @@ def _structure_json(
         "wards": wards.to_dict("records"),
         "settlements": settlements,
         "university_note": "the student population peaks west of the Norchester city centre",
-        "lsoa_urban_class": dict(zip(codes.tolist(), urban.tolist(), strict=True)),
+        "lsoa_urban_class": dict(zip(codes.tolist(), county.urban.tolist(), strict=True)),
         "night_time_economy_hotspots": {
             "lsoa_codes": sorted(r["lsoa_code"] for r in nte_rows),
             "hotspots": nte_rows,
@@ -1217,7 +1225,7 @@ def _structure_json(
                 "Lynnford",
                 "Thetwell",
             ],
-            "estate_centres": [[round(x), round(y)] for x, y in dep["estates"]],
+            "estate_centres": [[round(x), round(y)] for x, y in county.dep["estates"]],
             "ranks": f"national-equivalent, 1 = most deprived of {N_ENGLAND_LSOAS}",
         },
         "deprivation_gradient": {
@@ -1231,8 +1239,8 @@ def _structure_json(
             "lsoa_effect": "exp(N(0, sd)) per LSOA, shared by all background streams",
             "lsoa_effect_sd": used["lsoa_effect_sd"],
         },
-        "unknown_offence_codes": unknown,
-        "malformed_rows": malformed,
+        "unknown_offence_codes": county.unknown,
+        "malformed_rows": county.malformed,
         "force_extract": {
             "files": "one per financial year of the offence date (April-March)",
             "crime_reference": "DC/<fy start yy>/<sequence>, ordered by recorded date",
@@ -1257,7 +1265,7 @@ def _structure_json(
             },
             "violence_and_sexual_offences": int((crimes["crime_type"] == dc.VSO).sum()),
             "police_uk_rows": len(uk),
-            "asb_rows": n_asb,
+            "asb_rows": county.n_asb,
             "no_location_rows": int(uk["_noloc"].sum()),
         },
     }

@@ -8,6 +8,8 @@ structure is described in the `sources.demo` docstring and in planted_structure.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ VSO = "Violence and sexual offences"
 # Background streams: police.uk crime type, annual count for a county of 900k people,
 # deprivation gradient beta (intensity x exp(beta * imd_latent)), urban factor per class,
 # explicit HO code weights, and the share left for the type's other codes in the reference.
-STREAMS: dict[str, dict] = {
+STREAMS: dict[str, dict[str, Any]] = {
     "violence": dict(
         crime_type=VSO,
         sexual=False,
@@ -352,8 +354,6 @@ KNIFE_SHARE_BY_CODE = {
     "29A": 0.2,
 }
 FIREARM_CODES = {"10A", "10B", "81"}
-# Kinds whose crimes have no personal victim (victim age and sex left blank).
-VICTIMLESS = {"weapons", "drugs", "shoplifting", "other", "burglary_business", "robbery_business"}
 
 _H = np.array
 HOURS = {
@@ -401,13 +401,13 @@ OUTCOMES = {
 
 @dataclass(frozen=True)
 class CodeTable:
-    """Codes one stream draws from, with weights and their reference attributes."""
+    """Codes one stream draws from and their probabilities (summing to 1)."""
 
     codes: np.ndarray
     probs: np.ndarray
 
 
-def load_offence_codes(path) -> pd.DataFrame:
+def load_offence_codes(path: Path | str) -> pd.DataFrame:
     """The HO offence code reference (read by column name; extra columns are ignored)."""
     ref = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     ref.columns = [c.strip() for c in ref.columns]
@@ -481,7 +481,7 @@ def generate_crimes(
     county_lines: np.ndarray,
     start: str,
     months: int,
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All crimes as a frame (one row per crime) plus the parameters actually used.
 
     Columns: stream, kind, lsoa (index), date (datetime64[D]), minute (-1 = unknown time),
@@ -495,7 +495,7 @@ def generate_crimes(
     cls_idx = np.array([CLASSES.index(c) for c in urban_class])
     pop_scale = population.sum() / 900_000
     parts = []
-    used: dict = {"streams": {}}
+    used: dict[str, Any] = {"streams": {}}
 
     def add(name: str, lam: np.ndarray) -> None:
         counts = rng.poisson(lam)
@@ -691,7 +691,11 @@ def _nte_times(
 def _victims(
     rng: np.random.Generator, kind: np.ndarray, code: np.ndarray, da: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Victim age (-1 = blank) and sex ("" = blank) by kind of crime."""
+    """Victim age (-1 = blank) and sex ("" = blank) by kind of crime.
+
+    Kinds without a row in `spec` (weapons, drugs, shoplifting, other, business burglary and
+    robbery) have no personal victim, so both stay blank.
+    """
     age = np.full(n, -1)
     sex = np.full(n, "", dtype=object)
     # (P(M), P(F), P(U)), minimum age, gamma shape, gamma scale

@@ -75,7 +75,6 @@ class Geography:
     district: np.ndarray  # (n,) index into DISTRICTS
     ward: np.ndarray  # (n,) ward index (global, 0..n_wards-1)
     ward_district: np.ndarray  # (n_wards,) district of each ward
-    adjacency: tuple[tuple[int, ...], ...]  # rook neighbours of each LSOA
 
 
 def _rel(fx: float, fy: float) -> tuple[float, float]:
@@ -312,7 +311,6 @@ def build_geography(rng: np.random.Generator, n_lsoas: int, n_wards: int) -> Geo
     district = make_contiguous(district, adjacency, frozen=frozenset({0}))
 
     ward = np.zeros(len(points), int)
-    ward_district = []
     counts = np.bincount(district, minlength=len(DISTRICTS))
     next_ward = 0
     for d in range(len(DISTRICTS)):
@@ -322,11 +320,10 @@ def build_geography(rng: np.random.Generator, n_lsoas: int, n_wards: int) -> Geo
         k = max(1, round(counts[d] * n_wards / len(points)))
         lab = _kmeans(points[idx], k, rng)
         ward[idx] = lab + next_ward
-        ward_district.extend([d] * (lab.max() + 1))
         next_ward += lab.max() + 1
     ward = make_contiguous(ward, adjacency, group=district)
     _, ward = np.unique(ward, return_inverse=True)
-    ward_district_a = np.array([district[ward == w][0] for w in range(ward.max() + 1)])
+    ward_district = np.array([district[ward == w][0] for w in range(ward.max() + 1)])
     return Geography(
         outline=outline,
         coast=coast,
@@ -336,8 +333,7 @@ def build_geography(rng: np.random.Generator, n_lsoas: int, n_wards: int) -> Geo
         settlement=owner,
         district=district,
         ward=ward,
-        ward_district=ward_district_a,
-        adjacency=adjacency,
+        ward_district=ward_district,
     )
 
 
