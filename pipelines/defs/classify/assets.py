@@ -1,7 +1,5 @@
 """Classification: every police row becomes one incident, classified under the local definition."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -10,12 +8,16 @@ from pipelines.defs.ingest.assets import police_extract, police_uk
 from pipelines.defs.reference.assets import lsoa, offence_codes, sv_definition
 from pipelines.metadata import table_metadata
 from pipelines.resources import SNASettings
-from transforms.classify import classify_police_extract, classify_police_uk, unknown_offence_codes
+from transforms.classify import (
+    UNKNOWN_CODE_COLUMNS,
+    classify_police_extract,
+    classify_police_uk,
+    unknown_offence_codes,
+)
+from transforms.coverage import build_geography_coverage
 from transforms.db import read_table, write_table
 from transforms.definition import load_definition
 from transforms.periods import period_label
-
-COVERAGE_SQL = Path(__file__).resolve().parents[3] / "transforms" / "sql" / "geography_coverage.sql"
 
 
 @dg.asset(
@@ -29,7 +31,7 @@ def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     settings = sna.load()
     definition = load_definition(settings.definition)
     frames = []
-    unknown = pd.DataFrame(columns=["ho_offence_code", "ho_offence_description", "count"])
+    unknown = pd.DataFrame(columns=UNKNOWN_CODE_COLUMNS)
     with duckdb.get_connection() as con:
         codes = read_table(con, "ref.offence_codes")
         if settings.inputs["police_extract"]:
@@ -74,6 +76,5 @@ def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
 def geography_coverage(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Incidents inside the area, outside it, or with no LSOA: counted and reported, never dropped."""
     with duckdb.get_connection() as con:
-        con.execute(COVERAGE_SQL.read_text(encoding="utf-8"))
-        table = read_table(con, "marts.geography_coverage")
+        table = build_geography_coverage(con)
     return dg.MaterializeResult(metadata=table_metadata(table, "marts.geography_coverage"))
