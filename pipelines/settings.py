@@ -47,6 +47,7 @@ class Settings:
     database: Path
     output_dir: Path
     population_year: int | None = None
+    max_outside_area_share: float = 0.10
     base_dir: Path = field(default_factory=Path.cwd)
 
     @property
@@ -110,6 +111,12 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
     if year is not None and not (isinstance(year, int) and 1990 <= year <= 2100):
         raise SettingsError(f"{path}: 'population_year' must be a year such as 2022, got {year!r}")
 
+    outside = raw.get("max_outside_area_share", 0.10)
+    if not (isinstance(outside, int | float) and 0 <= outside <= 1):
+        raise SettingsError(
+            f"{path}: 'max_outside_area_share' must be a share between 0 and 1, got {outside!r}"
+        )
+
     area_name = required("area_name")
     return Settings(
         path=path,
@@ -121,5 +128,6 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         database=Path(_resolve(required("database"), base)),
         output_dir=Path(_resolve(required("output_dir"), base)),
         population_year=year,
+        max_outside_area_share=float(outside),
         base_dir=base,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import geopandas as gpd
 import pytest
 import yaml
 
@@ -193,3 +194,20 @@ def test_police_uk_only_without_lookup_gives_lsoa_and_county_proxy_rates(
     assert levels == {"lsoa", "county"}
     assert sources == {"police_uk"}
     assert loaded == {"police_uk", "lsoa_boundaries", "population"}
+
+
+def test_boundaries_that_do_not_match_the_police_lsoas_stop_the_run(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    """Half the county's boundaries: half the incidents land 'outside', as with a vintage mismatch."""
+    boundaries = gpd.read_file(small_demo / "boundaries" / "demo_lsoa21.gpkg")
+    half = tmp_path / "half.gpkg"
+    boundaries.iloc[::2].to_file(half, layer="lsoa21")
+    path = write_settings(tmp_path, small_demo)
+    data = yaml.safe_load(path.read_text())
+    data["inputs"]["lsoa_boundaries"] = str(half)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    settings, result = materialize(path)
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert "most_incidents_fall_in_the_area" in failed
+    assert not settings.output_dir.exists()

@@ -52,6 +52,11 @@ def test_force_extract_is_the_rates_source_when_given(tmp_path: Path) -> None:
         ("  police_uk: drop/*/*-street.csv\n", "", "at least one police input"),
         ("  police_uk:", "  police_ukk:", "unknown input"),
         ("area_name: Testshire\n", "", "'area_name' is missing"),
+        (
+            "period: calendar_year",
+            "period: calendar_year\nmax_outside_area_share: 5",
+            "share between 0 and 1",
+        ),
     ],
 )
 def test_bad_settings_name_the_file_and_key(

@@ -50,3 +50,33 @@ def every_incident_accounted_for(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not off, metadata={"sources_not_adding_up": str(off) if off else "none"}
     )
+
+
+@dg.asset_check(asset=geography_coverage, blocking=True)
+def most_incidents_fall_in_the_area(
+    sna: SNASettings, duckdb: DuckDBResource
+) -> dg.AssetCheckResult:
+    """A large share of located incidents outside the boundaries means the files do not match.
+
+    Real police.uk files put ~1% of rows outside the force area; far more than that usually means
+    the LSOA codes and the boundaries are of different vintages (2011 vs 2021), and the rates would
+    silently be near zero.
+    """
+    limit = sna.load().max_outside_area_share
+    with duckdb.get_connection() as con:
+        shares = con.execute(
+            "SELECT source, sum(incidents) FILTER (status = 'outside_area') / sum(incidents)"
+            " FILTER (status <> 'no_lsoa') AS share FROM marts.geography_coverage GROUP BY source"
+        ).fetchall()
+    over = {source: round(share or 0.0, 4) for source, share in shares if (share or 0.0) > limit}
+    return dg.AssetCheckResult(
+        passed=not over,
+        metadata={
+            "outside_area_share": dg.MetadataValue.json({s: round(v or 0.0, 4) for s, v in shares}),
+            "max_share": limit,
+        },
+        description=None
+        if not over
+        else f"incidents outside the area above {limit:.0%} for {over}: do the LSOA codes and the"
+        " boundaries have the same vintage (LSOA 2011 vs 2021)?",
+    )
