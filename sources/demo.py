@@ -52,14 +52,27 @@ Crimes (~65-70k a year at 900k people, ~43% violence and sexual offences):
 - ~0.1% of rows carry an HO code absent from the reference (listed in the JSON), and five
   rows are deliberately malformed (bad date, negative and impossible victim age, non-numeric
   easting, blank offence code): file, line, column and value are in the JSON.
-Force extract rows are filed by financial year of the offence date; every crime's point is
-inside its LSOA polygon.
+Force extract rows are filed by financial year of the offence date; every located crime's
+point is inside its LSOA polygon. ~0.5% of rows (never the malformed ones) have no location at
+all: Easting, Northing and LSOA Code blank, as forces have for crimes whose location is unknown
+or withheld. They are valid rows (the reader needs only the reference, date and offence code),
+so the pipeline loads them and counts them as "no_lsoa".
 
 police.uk files: one per month of the offence date, same crimes (so per month, non-ASB rows
 == force extract rows, malformed ones included), points snapped to 12 anonymous map points
-per LSOA ("On or near ..."), WGS84 6 dp, ~2% "No Location" with blank LSOA, crime type from
-the reference mapping, Crime ID = sha256 hex; plus anti-social behaviour rows (empty Crime
-ID, ~12% of rows). CRLF line endings as the real files.
+per LSOA ("On or near ..."), WGS84 6 dp, ~2% "No Location" with blank LSOA (plus the
+extract's unlocated crimes, ~2.5% in all, as the real 2-3%), crime type from the reference
+mapping, Crime ID = sha256 hex; plus anti-social behaviour rows (empty Crime ID, ~12% of rows).
+As in the real files, 1% of the crime rows (drawn from the located ones) are geocoded OUTSIDE
+the county: the same crimes as in the force extract (the force recorded them in the county;
+police.uk placed them elsewhere, so the per-month reconciliation holds), put on one of 3 map
+points of a synthetic LSOA of an invented neighbouring district west or south of the county
+(Fenmoor, Ousebridge, Breckmere, Wavenham; codes E0199xxxx, never a county code; names such as
+"Fenmoor 012B"), 5-40 km beyond the county's bounding box. Their count, codes and names are in
+the JSON. CRLF line endings as the real files.
+
+The location quirks (unlocated extract rows, outside-area rows and neighbouring LSOAs) are drawn
+from a seventh seed stream, so every other draw is as it was without them.
 """
 
 from __future__ import annotations
@@ -88,6 +101,9 @@ N_ENGLAND_LSOAS = 33_755  # LSOA 2021 in England: the denominator of the nationa
 POP_PER_LSOA = 1_800
 MAP_POINTS_PER_LSOA = 12
 NO_LOCATION_SHARE = 0.02
+OUTSIDE_AREA_SHARE = 0.01  # police.uk crime rows geocoded to a neighbouring district
+UNLOCATED_SHARE = 0.005  # force extract rows with no location at all
+OUTSIDE_MAP_POINTS = 3  # map points per neighbouring LSOA
 ASB_SHARE = 0.12
 WARDS_PER_500 = 60
 
@@ -310,6 +326,8 @@ class _County:
     malformed: list[dict[str, Any]]  # the deliberately malformed force extract rows
     uk: pd.DataFrame  # police.uk rows, ASB included
     n_asb: int
+    outside: dg.OutsideLsoas  # the neighbouring LSOAs police.uk geocodes some crimes to
+    n_unlocated: int  # force extract rows with blank Easting, Northing and LSOA Code
 
 
 @dataclass(frozen=True)
@@ -334,6 +352,8 @@ class DemoManifest:
     n_asb: int
     n_unknown_code_rows: int
     n_malformed_rows: int
+    n_outside_area: int  # police.uk crime rows geocoded outside the county
+    n_unlocated: int  # force extract rows with no location
 
     def summary(self) -> str:
         """One plain sentence of what was written, for the CLI and the benchmark."""
@@ -342,7 +362,9 @@ class DemoManifest:
             f" {self.population_total:,} residents; {self.n_crimes:,} police crimes in"
             f" {len(self.police_extracts)} extract files, {self.n_police_uk_rows:,} police.uk rows"
             f" in {len(self.police_uk)} monthly files ({self.n_malformed_rows} rows deliberately"
-            f" malformed, {self.n_unknown_code_rows} with unknown offence codes, to show the"
+            f" malformed, {self.n_unknown_code_rows} with unknown offence codes,"
+            f" {self.n_unlocated:,} extract rows with no location and"
+            f" {self.n_outside_area:,} police.uk rows outside the county, to show the"
             " quarantine and checks)"
         )
 
@@ -377,8 +399,9 @@ def write_demo_county(
         raise ValueError("months must be at least 1")
     out_dir = Path(out_dir).resolve()
     ref = dc.load_offence_codes(offence_codes_path or OFFENCE_CODES_PATH)
-    streams = np.random.SeedSequence(seed).spawn(6)
-    rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk = (
+    # a 7th stream for the location quirks: the first six (and their draws) are as before
+    streams = np.random.SeedSequence(seed).spawn(7)
+    rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk, rng_quirks = (
         np.random.default_rng(s) for s in streams
     )
 
@@ -404,6 +427,8 @@ def write_demo_county(
     )
     crimes = _place_crimes(crimes, geo, planted, rng_points)
     extract, unknown, malformed = _force_extract(crimes, areas, ref, start, rng_uk)
+    _unlocate(extract, malformed, rng_quirks)
+    outside = dg.outside_lsoas(rng_quirks, OUTSIDE_MAP_POINTS)
     uk, n_asb = _police_uk(
         crimes,
         extract,
@@ -417,6 +442,8 @@ def write_demo_county(
         months,
         seed,
         rng_uk,
+        outside,
+        rng_quirks,
     )
 
     paths = _paths(out_dir)
@@ -441,6 +468,8 @@ def write_demo_county(
         malformed=malformed,
         uk=uk,
         n_asb=n_asb,
+        outside=outside,
+        n_unlocated=int(extract["_unlocated"].sum()),
     )
     structure = _structure_json(county, seed=seed, n_lsoas=n_lsoas, start=start, months=months)
     paths["planted"].write_text(
@@ -465,6 +494,8 @@ def write_demo_county(
         n_asb=n_asb,
         n_unknown_code_rows=int(unknown["rows"]),
         n_malformed_rows=len(malformed),
+        n_outside_area=int(uk["_outside"].sum()),
+        n_unlocated=county.n_unlocated,
     )
 
 
@@ -935,6 +966,25 @@ def _malform(
     return result
 
 
+def _unlocate(
+    extract: pd.DataFrame, malformed: list[dict[str, Any]], rng: np.random.Generator
+) -> None:
+    """Blank Easting, Northing and LSOA Code on ~0.5% of extract rows, in place.
+
+    Forces have such rows for crimes whose location is unknown or withheld; they are valid rows
+    (the reader needs only the reference, date and code). Malformed rows are left alone. Adds the
+    `_unlocated` helper column.
+    """
+    bad = {m["crime_reference"] for m in malformed}
+    free = np.nonzero(~extract["Crime Reference"].isin(bad).to_numpy())[0]
+    n = min(len(free), round(UNLOCATED_SHARE * len(extract)))
+    rows = np.sort(rng.choice(free, size=n, replace=False))
+    mask = np.zeros(len(extract), bool)
+    mask[rows] = True
+    extract.loc[mask, ["Easting", "Northing", "LSOA Code"]] = ""
+    extract["_unlocated"] = mask
+
+
 def _police_uk(
     crimes: pd.DataFrame,
     extract: pd.DataFrame,
@@ -948,8 +998,15 @@ def _police_uk(
     months: int,
     seed: int,
     rng: np.random.Generator,
+    outside: dg.OutsideLsoas,
+    rng_outside: np.random.Generator,
 ) -> tuple[pd.DataFrame, int]:
-    """police.uk rows (crimes + ASB) with a `_month` helper column, and the ASB count."""
+    """police.uk rows (crimes + ASB) with helper columns, and the ASB count.
+
+    Helpers: `_month`, `_asb`, `_noloc` (No Location: ~2% drawn, plus the extract's unlocated
+    rows) and `_outside` (geocoded to a neighbouring LSOA, drawn from `rng_outside` so the other
+    draws stay as they were).
+    """
     n_l = len(areas)
     k = MAP_POINTS_PER_LSOA
     mx, my = dg.sample_in_cells(geo.cells, np.repeat(np.arange(n_l), k), rng)
@@ -972,7 +1029,7 @@ def _police_uk(
 
     li = extract["_lsoa"].to_numpy()
     j = snap(li, extract["_x"].to_numpy(), extract["_y"].to_numpy())
-    no_loc = rng.random(len(extract)) < NO_LOCATION_SHARE
+    no_loc = (rng.random(len(extract)) < NO_LOCATION_SHARE) | extract["_unlocated"].to_numpy()
     month = extract["_month"].to_numpy()
     code = crimes["code"].to_numpy()[extract["_row"].to_numpy()]
     m_idx = extract["_m"].to_numpy()
@@ -996,8 +1053,10 @@ def _police_uk(
             "_month": month,
             "_asb": False,
             "_noloc": no_loc,
+            "_outside": False,
         }
     )
+    _geocode_outside(crimes_uk, outside, names, to_wgs, rng_outside)
 
     # anti-social behaviour: ~12% of rows, more in centres and deprived areas, summer peak
     per_month = np.bincount(m_idx, minlength=months) * ASB_SHARE / (1 - ASB_SHARE)
@@ -1029,6 +1088,7 @@ def _police_uk(
             "_month": asb_month,
             "_asb": True,
             "_noloc": False,
+            "_outside": False,
         }
     )
     uk = pd.concat([crimes_uk, asb], ignore_index=True)
@@ -1040,6 +1100,35 @@ def _police_uk(
         kind="stable",
     ).reset_index(drop=True)
     return uk, int(len(asb))
+
+
+def _geocode_outside(
+    rows: pd.DataFrame,
+    outside: dg.OutsideLsoas,
+    names: np.ndarray,
+    to_wgs: Transformer,
+    rng: np.random.Generator,
+) -> None:
+    """Move ~1% of the located crime rows to neighbouring LSOAs, in place (`_outside` = True).
+
+    Real police.uk files place about 1% of a force's crimes outside its area. These are the same
+    crimes as in the force extract (recorded in the county, geocoded elsewhere), so the rows per
+    month still reconcile with the extract.
+    """
+    free = np.nonzero(~rows["_noloc"].to_numpy())[0]
+    n = min(len(free), round(OUTSIDE_AREA_SHARE * len(rows)))
+    idx = np.sort(rng.choice(free, size=n, replace=False))
+    m, k = outside.x.shape
+    mp_name = names[rng.integers(len(names), size=(m, k))]
+    lon, lat = to_wgs.transform(outside.x, outside.y)
+    li = rng.integers(m, size=n)
+    j = rng.integers(k, size=n)
+    rows.loc[idx, "Longitude"] = np.char.mod("%.6f", lon[li, j])
+    rows.loc[idx, "Latitude"] = np.char.mod("%.6f", lat[li, j])
+    rows.loc[idx, "Location"] = "On or near " + mp_name[li, j]
+    rows.loc[idx, "LSOA code"] = outside.codes[li]
+    rows.loc[idx, "LSOA name"] = outside.names[li]
+    rows.loc[idx, "_outside"] = True
 
 
 # ----------------------------------------------------------------------------- writing
@@ -1129,6 +1218,7 @@ def _structure_json(
     """The machine-readable truth: what was planted where, and with which parameters."""
     geo, areas, crimes, uk = county.geo, county.areas, county.crimes, county.uk
     planted, used = county.planted, county.used
+    out, n_outside = county.outside, int(uk["_outside"].sum())
     codes = areas["lsoa_code"].to_numpy()
     persons = county.pop.sum(axis=(1, 2))
     nte_rows = []
@@ -1246,6 +1336,14 @@ def _structure_json(
             "crime_reference": "DC/<fy start yy>/<sequence>, ordered by recorded date",
             "flags": "Y/N",
             "victim": "age and sex blank when there is no personal victim; age blank ~5% unknown",
+            "unlocated": {
+                "share": UNLOCATED_SHARE,
+                "rows": county.n_unlocated,
+                "rule": (
+                    "Easting, Northing and LSOA Code blank (location unknown or withheld);"
+                    " valid rows, never malformed ones; 'No Location' in police.uk too"
+                ),
+            },
         },
         "police_uk": {
             "month_basis": "month of the offence date (same crimes as the force extract)",
@@ -1253,6 +1351,24 @@ def _structure_json(
             "no_location_share": NO_LOCATION_SHARE,
             "asb_share_of_rows": ASB_SHARE,
             "map_points_per_lsoa": MAP_POINTS_PER_LSOA,
+            "outside_area": {
+                "share_of_crime_rows": OUTSIDE_AREA_SHARE,
+                "rows": n_outside,
+                "rule": (
+                    "located crime rows geocoded to a neighbouring district: the same crimes as"
+                    " in the force extract (which places them in the county), so rows per month"
+                    " still reconcile"
+                ),
+                "lsoa_code_range": f"{dg.OUTSIDE_CODE_PREFIX}xxxx (none is a county LSOA)",
+                "distance_beyond_county_bounds_m": list(dg.OUTSIDE_BAND_M),
+                "map_points_per_lsoa": OUTSIDE_MAP_POINTS,
+                "lsoas": [
+                    {"lsoa_code": c, "lsoa_name": n, "district": d}
+                    for c, n, d in zip(
+                        out.codes.tolist(), out.names.tolist(), out.district.tolist(), strict=True
+                    )
+                ],
+            },
         },
         "counts": {
             "lsoas": len(codes),
@@ -1267,5 +1383,7 @@ def _structure_json(
             "police_uk_rows": len(uk),
             "asb_rows": county.n_asb,
             "no_location_rows": int(uk["_noloc"].sum()),
+            "outside_area_rows": n_outside,
+            "unlocated_extract_rows": county.n_unlocated,
         },
     }

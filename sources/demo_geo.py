@@ -61,6 +61,63 @@ DISTRICTS = [
     ("Brackland", [(0.33, 0.16), (0.42, 0.52), (0.40, 0.35)]),
 ]
 
+# Invented districts of the neighbouring counties, where police.uk geocodes the ~1% of the
+# force's crimes it places outside the force area. The county's north and east are sea, so they
+# lie west and south: (name, side, centre along that side as a fraction of the bounding box).
+NEIGHBOURS = [
+    ("Fenmoor", "west", 0.30),
+    ("Ousebridge", "west", 0.75),
+    ("Breckmere", "south", 0.25),
+    ("Wavenham", "south", 0.70),
+]
+OUTSIDE_BAND_M = (5_000.0, 40_000.0)  # how far beyond the county's bounding box they lie
+OUTSIDE_LSOAS_PER_DISTRICT = 8
+OUTSIDE_CODE_PREFIX = "E0199"  # E0199xxxx: never one of the county's E019xxxxx codes
+
+
+@dataclass(frozen=True)
+class OutsideLsoas:
+    """Synthetic LSOAs of the neighbouring districts (arrays aligned, in code order)."""
+
+    codes: np.ndarray  # (m,) "E0199xxxx"
+    names: np.ndarray  # (m,) "<District> 012B"
+    district: np.ndarray  # (m,) neighbouring district name
+    x: np.ndarray  # (m, k) map points, whole metres, EPSG:27700
+    y: np.ndarray  # (m, k)
+
+
+def outside_lsoas(rng: np.random.Generator, k: int) -> OutsideLsoas:
+    """LSOAs of the invented neighbouring districts, each with k map points.
+
+    Every map point is OUTSIDE_BAND_M beyond the county's bounding box (so outside its outline):
+    LSOA centres are drawn 1 km inside the band and map points scatter at most 800 m round them.
+    """
+    near, far = OUTSIDE_BAND_M[0] + 1_000, OUTSIDE_BAND_M[1] - 1_000
+    names, districts, xs, ys = [], [], [], []
+    m = OUTSIDE_LSOAS_PER_DISTRICT
+    for name, side, pos in NEIGHBOURS:
+        beyond = rng.uniform(near, far, m)
+        if side == "west":
+            along = N_MIN + pos * (N_MAX - N_MIN) + rng.uniform(-12_000, 12_000, m)
+            cx, cy = E_MIN - beyond, np.clip(along, N_MIN, N_MAX)
+        else:
+            along = E_MIN + pos * (E_MAX - E_MIN) + rng.uniform(-15_000, 15_000, m)
+            cx, cy = np.clip(along, E_MIN, E_MAX), N_MIN - beyond
+        numbers = np.sort(rng.choice(np.arange(1, 31), size=m, replace=False))
+        letters = rng.integers(0, 5, m)
+        names += [f"{name} {n:03d}{'ABCDE'[c]}" for n, c in zip(numbers, letters, strict=True)]
+        districts += [name] * m
+        xs.append(np.round(cx[:, None] + rng.uniform(-800, 800, (m, k))))
+        ys.append(np.round(cy[:, None] + rng.uniform(-800, 800, (m, k))))
+    codes = [f"{OUTSIDE_CODE_PREFIX}{i + 1:04d}" for i in range(len(names))]
+    return OutsideLsoas(
+        codes=np.array(codes, dtype=object),
+        names=np.array(names, dtype=object),
+        district=np.array(districts, dtype=object),
+        x=np.vstack(xs),
+        y=np.vstack(ys),
+    )
+
 
 @dataclass(frozen=True)
 class Geography:

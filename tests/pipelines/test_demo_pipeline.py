@@ -211,3 +211,21 @@ def test_boundaries_that_do_not_match_the_police_lsoas_stop_the_run(
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
     assert "most_incidents_fall_in_the_area" in failed
     assert not settings.output_dir.exists()
+
+
+def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> None:
+    """~1% of the demo's police.uk crimes are geocoded outside the county and ~0.5% of its
+    force extract rows have no location: both must show in marts.geography_coverage."""
+    planted = json.loads((demo_run.demo_dir / "planted_structure.json").read_text("utf-8"))
+    coverage = {
+        (source, status): incidents
+        for source, status, incidents in query(
+            demo_run.settings.database,
+            "SELECT source, status, incidents FROM marts.geography_coverage",
+        )
+    }
+    assert coverage.get(("police_uk", "outside_area"), 0) > 0
+    assert coverage[("police_uk", "outside_area")] == planted["counts"]["outside_area_rows"]
+    assert coverage.get(("police", "no_lsoa"), 0) > 0
+    assert coverage[("police", "no_lsoa")] == planted["counts"]["unlocated_extract_rows"]
+    assert coverage.get(("police", "outside_area"), 0) == 0  # the force places every crime

@@ -18,7 +18,9 @@ from pyproj import Transformer
 from scipy.stats import spearmanr
 
 from sources import demo
+from sources import demo_geo as dg
 from sources.demo_crime import load_offence_codes
+from sources.police_extract import read_police_extract
 
 N_LSOAS, MONTHS, SEED = 60, 12, 20240401
 VSO = "Violence and sexual offences"
@@ -285,8 +287,10 @@ def test_deprivation_ranks_and_deciles_agree_with_scores(deprivation):
 
 def test_every_valid_crime_point_lies_in_its_lsoa(extract, lsoas, planted):
     ok = extract["x"].notna() & extract["y"].notna()
+    unlocated = extract["Easting"] == ""  # no location at all: valid, see the test below
     bad = {(r["file"], r["line"]) for r in planted["malformed_rows"] if r["column"] == "Easting"}
-    assert set(zip(extract.loc[~ok, "_file"], extract.loc[~ok, "_line"], strict=True)) == bad
+    rows = extract[~ok & ~unlocated]
+    assert set(zip(rows["_file"], rows["_line"], strict=True)) == bad
     geoms = lsoas.set_index("LSOA21CD").geometry
     rows = extract[ok]
     assert shapely.contains_xy(geoms.loc[rows["LSOA Code"]].values, rows["x"], rows["y"]).all()
@@ -300,7 +304,7 @@ def test_malformed_rows_are_exactly_the_documented_ones(extract, ref, planted):
             failing.add((*key, "Offence Date From"))
         if r["Victim Age"] and not 0 <= int(r["Victim Age"]) <= 120:
             failing.add((*key, "Victim Age"))
-        if pd.isna(r["x"]):
+        if r["Easting"] and pd.isna(r["x"]):  # blank = no location, a valid row
             failing.add((*key, "Easting"))
         if not r["HO Offence Code"]:
             failing.add((*key, "HO Offence Code"))
@@ -357,10 +361,13 @@ def test_police_uk_rows_look_like_the_real_ones(police_uk, ref, lsoas, county):
     assert 0.005 < noloc.mean() < 0.04
     blank = police_uk.loc[noloc, ["Longitude", "Latitude", "LSOA code", "LSOA name"]]
     assert (blank == "").all().all()
-    located = police_uk[~noloc]
-    assert located["Location"].str.startswith("On or near ").all()
-    assert located["Longitude"].str.fullmatch(r"-?\d+\.\d{6}").all()
-    assert located["Latitude"].str.fullmatch(r"\d+\.\d{6}").all()
+    placed = police_uk[~noloc]
+    assert placed["Location"].str.startswith("On or near ").all()
+    assert placed["Longitude"].str.fullmatch(r"-?\d+\.\d{6}").all()
+    assert placed["Latitude"].str.fullmatch(r"\d+\.\d{6}").all()
+    outside = ~placed["LSOA code"].isin(set(lsoas["LSOA21CD"]))  # checked in the next test
+    assert outside.sum() == county.n_outside_area
+    located = placed[~outside]
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     x, y = to_bng.transform(located["Longitude"].astype(float), located["Latitude"].astype(float))
     geoms = lsoas.set_index("LSOA21CD").geometry
@@ -452,3 +459,76 @@ def test_knife_flags_are_on_the_right_offences(extract):
     assert len(knife) > 0
     assert (extract.loc[extract["HO Offence Code"] == "10D", "Knife Flag"] == "Y").all()
     assert not knife["HO Offence Code"].isin(["46", "44", "92D", "58C"]).any()
+
+
+# ----------------------------------------------------------------------------- location quirks
+
+
+def test_about_one_percent_of_police_uk_crimes_are_outside_the_county(
+    police_uk, lsoas, planted, county, extract
+):
+    crimes = police_uk[police_uk["Crime type"] != "Anti-social behaviour"]
+    county_codes = set(lsoas["LSOA21CD"])
+    out = crimes[(crimes["LSOA code"] != "") & ~crimes["LSOA code"].isin(county_codes)]
+    assert 0.005 <= len(out) / len(crimes) <= 0.02
+    assert len(out) == county.n_outside_area == planted["counts"]["outside_area_rows"]
+    assert len(out) == planted["police_uk"]["outside_area"]["rows"]
+    asb = police_uk[police_uk["Crime type"] == "Anti-social behaviour"]
+    assert asb["LSOA code"].isin(county_codes).all()  # only crime rows are moved
+    # real-looking synthetic codes from their own range, named after neighbouring districts
+    assert out["LSOA code"].str.fullmatch(r"E0199\d{4}").all()
+    assert not any(c.startswith("E0199") for c in county_codes)
+    listed = {r["lsoa_code"]: r for r in planted["police_uk"]["outside_area"]["lsoas"]}
+    assert set(out["LSOA code"]) <= set(listed) and len(set(out["LSOA code"])) > 5
+    assert (out["LSOA name"] == out["LSOA code"].map(lambda c: listed[c]["lsoa_name"])).all()
+    neighbours = {n for n, _, _ in dg.NEIGHBOURS}
+    districts = {d["district_name"] for d in planted["districts"]}
+    assert not neighbours & districts
+    pattern = "(" + "|".join(sorted(neighbours)) + r") \d{3}[A-E]"
+    assert out["LSOA name"].str.fullmatch(pattern).all()
+    assert out["Location"].str.startswith("On or near ").all()
+    # points outside the county outline, 5-40 km beyond its bounding box
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    x, y = to_bng.transform(out["Longitude"].astype(float), out["Latitude"].astype(float))
+    outline = shapely.union_all(lsoas.geometry.values)
+    assert not shapely.intersects_xy(outline, x, y).any()
+    minx, miny, maxx, maxy = planted["county"]["bounds"]
+    beyond = shapely.distance(shapely.box(minx, miny, maxx, maxy), shapely.points(x, y))
+    assert (beyond > 5_000).all() and (beyond < 40_000).all()
+    # the same crimes as in the force extract, which places them inside the county
+    ids = {
+        hashlib.sha256(f"demo:{SEED}:{r}".encode()).hexdigest(): code
+        for r, code in zip(extract["Crime Reference"], extract["LSOA Code"], strict=True)
+    }
+    assert out["Crime ID"].isin(set(ids)).all()
+    assert all(ids[i] in county_codes for i in out["Crime ID"])
+
+
+def test_some_force_extract_rows_have_no_location_yet_load(extract, planted, county, police_uk):
+    blank = extract[["Easting", "Northing", "LSOA Code"]] == ""
+    unlocated = blank.any(axis=1)
+    assert (blank[unlocated].all(axis=1)).all()  # all three blank together, never one alone
+    n = int(unlocated.sum())
+    assert n > 0 and n == county.n_unlocated == planted["counts"]["unlocated_extract_rows"]
+    assert n == planted["force_extract"]["unlocated"]["rows"]
+    assert 0.002 < n / len(extract) < 0.01
+    rows = extract[unlocated]
+    malformed = {m["crime_reference"] for m in planted["malformed_rows"]}
+    assert not rows["Crime Reference"].isin(malformed).any()
+    assert rows["date"].notna().all() and (rows["HO Offence Code"] != "").all()
+    # the reader loads them (only the malformed rows are rejected), with no LSOA
+    read = read_police_extract(list(county.police_extracts))
+    assert len(read.rows) == len(extract) - len(malformed)
+    assert set(read.rejects["column"]) <= {
+        "offence_date",
+        "victim_age",
+        "easting",
+        "ho_offence_code",
+    }
+    no_lsoa = read.rows[read.rows["lsoa_code"].isna()]
+    assert set(no_lsoa["crime_ref"]) == set(rows["Crime Reference"])
+    assert no_lsoa[["easting", "northing"]].isna().all().all()
+    # police.uk shows the same crimes with "No Location"
+    ids = {hashlib.sha256(f"demo:{SEED}:{r}".encode()).hexdigest() for r in rows["Crime Reference"]}
+    uk = police_uk[police_uk["Crime ID"].isin(ids)]
+    assert len(uk) == n and (uk["Location"] == "No Location").all()
