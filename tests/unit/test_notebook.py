@@ -19,6 +19,8 @@ import shapely
 from nbclient import NotebookClient
 from shapely.geometry import box
 
+from transforms.rates import RATE_COLUMNS
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "sna_walkthrough.ipynb"
 HEADLINE = "all_serious_violence"
 COUNTY = ("E10900001", "Testshire")
@@ -95,25 +97,7 @@ def build_fixture_db(path: Path, *, source: str = "police", rejects: bool = True
     rates["vs_england"] = "similar"
     rates["source"] = source
     rates["definition_id"] = "norfolk-2024"
-    rates = rates[
-        [
-            "area_level",
-            "area_code",
-            "area_name",
-            "period",
-            "months",
-            "measure",
-            "count",
-            "population",
-            "rate_per_1000",
-            "ci_lower",
-            "ci_upper",
-            "vs_county",
-            "vs_england",
-            "source",
-            "definition_id",
-        ]
-    ]
+    rates = rates[RATE_COLUMNS]  # the mart's own schema, so the fixture cannot drift
     definition = pd.DataFrame(
         [{"definition_id": "norfolk-2024", "version": "1", "hash": "ab" * 32, "rules_json": "{}"}]
     )
