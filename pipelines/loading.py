@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.metadata import table_metadata
+from pipelines.metadata import md_table, table_metadata
 from sources._result import ReadResult
 from sources.paths import expand, expand_single
 from transforms.db import transaction, write_load
@@ -28,9 +28,7 @@ def store_read(
         files=len(loads),
         data_lines=int(loads["data_lines"].sum()),
         rows_rejected=int(loads["rows_rejected"].sum()),
-        rejects_preview=dg.MetadataValue.md(
-            result.rejects.head(10).to_markdown(index=False) if len(result.rejects) else "_none_"
-        ),
+        rejects_preview=md_table(result.rejects, 10),
     )
 
 
@@ -60,8 +58,19 @@ def not_configured(duckdb: DuckDBResource, table: str, source: str) -> dict[str,
     return {"dagster/row_count": 0, "configured": False}
 
 
-def reconcile(duckdb: DuckDBResource, table: str, source: str) -> dg.AssetCheckResult:
-    """Per file, loaded + rejected == data lines, and the table holds exactly the loaded rows."""
+def reconcile(
+    duckdb: DuckDBResource,
+    table: str,
+    source: str,
+    *,
+    records: str = "count(*)",
+    required: bool = False,
+) -> dg.AssetCheckResult:
+    """Per file, loaded + rejected == data lines, and the table holds exactly the loaded records.
+
+    `records` counts input records in the table: rows, or distinct (_file, _line) where one input
+    line becomes several rows (population, long). `required`: an input that must have files.
+    """
     with duckdb.get_connection() as con:
         loads = con.execute(
             "SELECT file, data_lines, rows_loaded, rows_rejected FROM audit.loads"
@@ -73,10 +82,10 @@ def reconcile(duckdb: DuckDBResource, table: str, source: str) -> dg.AssetCheckR
             " WHERE table_schema || '.' || table_name = ?",
             [table],
         ).fetchone()[0]
-        stored = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if exists else 0
+        stored = con.execute(f"SELECT {records} FROM {table}").fetchone()[0] if exists else 0
     off = loads[loads["rows_loaded"] + loads["rows_rejected"] != loads["data_lines"]]
     loaded = int(loads["rows_loaded"].sum())
-    passed = off.empty and stored == loaded
+    passed = off.empty and stored == loaded and (len(loads) > 0 or not required)
     return dg.AssetCheckResult(
         passed=passed,
         metadata={
@@ -84,10 +93,8 @@ def reconcile(duckdb: DuckDBResource, table: str, source: str) -> dg.AssetCheckR
             "data_lines": int(loads["data_lines"].sum()),
             "rows_loaded": loaded,
             "rows_rejected": int(loads["rows_rejected"].sum()),
-            "rows_in_table": int(stored),
-            "files_not_reconciling": dg.MetadataValue.md(
-                off.to_markdown(index=False) if len(off) else "_none_"
-            ),
+            "records_in_table": int(stored),
+            "files_not_reconciling": md_table(off),
         },
         description=None if passed else f"{table}: rows do not reconcile with the input files",
     )

@@ -8,10 +8,15 @@ import dagster as dg
 import pandas as pd
 
 
+def md_table(df: pd.DataFrame, rows: int = 20, empty: str = "_none_") -> dg.MetadataValue:
+    """The first rows as a markdown table, or `empty` when there are none."""
+    return dg.MetadataValue.md(df.head(rows).to_markdown(index=False) if len(df) else empty)
+
+
 def preview(df: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
-    """The first rows as a markdown table (geometry and bulky columns left out)."""
-    shown = df.drop(columns=[c for c in ("geometry", "_file") if c in df.columns]).head(rows)
-    return dg.MetadataValue.md(shown.to_markdown(index=False) if len(shown) else "_no rows_")
+    """The first rows of a stored table (geometry and bulky columns left out)."""
+    shown = df.drop(columns=[c for c in ("geometry", "_file") if c in df.columns])
+    return md_table(shown, rows, empty="_no rows_")
 
 
 def table_metadata(df: pd.DataFrame, table: str, **extra: Any) -> dict[str, Any]:

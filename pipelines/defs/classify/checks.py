@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.classify.assets import geography_coverage, incidents
+from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 from transforms.definition import load_definition
 
@@ -31,9 +32,7 @@ def unknown_offence_codes_below_threshold(
             "unknown_rows": int(unknown),
             "share": round(share, 5),
             "max_share": limit,
-            "codes": dg.MetadataValue.md(
-                listed.to_markdown(index=False) if len(listed) else "_none_"
-            ),
+            "codes": md_table(listed),
         },
     )
 

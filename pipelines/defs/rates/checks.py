@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.rates.assets import sv_rates
+from pipelines.metadata import md_table
 
 
 @dg.asset_check(asset=sv_rates, blocking=True)
@@ -28,9 +29,7 @@ def county_equals_sum_of_lsoas(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         passed=off.empty and checked > 0,
         metadata={
             "county_rows_checked": int(checked),
-            "mismatches": dg.MetadataValue.md(
-                off.head(20).to_markdown(index=False) if len(off) else "_none_"
-            ),
+            "mismatches": md_table(off),
         },
     )
 

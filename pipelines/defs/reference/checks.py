@@ -16,7 +16,7 @@ from pipelines.loading import reconcile
 @dg.asset_check(asset=lsoa_boundaries, blocking=True)
 def boundaries_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every boundary feature is loaded or quarantined."""
-    return reconcile(duckdb, "raw.lsoa_boundaries", "lsoa_boundaries")
+    return reconcile(duckdb, "raw.lsoa_boundaries", "lsoa_boundaries", required=True)
 
 
 @dg.asset_check(asset=area_lookup, blocking=True)
@@ -27,17 +27,13 @@ def lookup_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=population, blocking=True)
 def population_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every population row is loaded or quarantined (one input row may give many long rows)."""
-    with duckdb.get_connection() as con:
-        off = con.execute(
-            "SELECT count(*) FROM audit.loads WHERE source = 'population'"
-            " AND rows_loaded + rows_rejected <> data_lines"
-        ).fetchone()[0]
-        files = con.execute(
-            "SELECT count(*) FROM audit.loads WHERE source = 'population'"
-        ).fetchone()[0]
-    return dg.AssetCheckResult(
-        passed=off == 0 and files > 0, metadata={"files": files, "files_not_reconciling": off}
+    """Every population line is loaded or quarantined; one line gives many long rows."""
+    return reconcile(
+        duckdb,
+        "ref.population",
+        "population",
+        records="count(DISTINCT (_file, _line))",
+        required=True,
     )
 
 
