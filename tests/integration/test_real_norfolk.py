@@ -46,7 +46,7 @@ def truth(shared_data: Path) -> dict:
     ):
         norfolk |= {f["properties"]["LSOA11CD"] for f in json.loads(path.read_text())["features"]}
     per_file, status, headline = {}, Counter(), 0
-    for path in sorted((shared_data / "policeuk-street").glob("*/*-norfolk-street.csv")):
+    for path in sorted((shared_data / "policeuk-street").glob("2022-*/*-norfolk-street.csv")):
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
         per_file[str(path.resolve())] = len(rows)
