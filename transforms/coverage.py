@@ -11,6 +11,6 @@ SQL = Path(__file__).with_name("sql") / "geography_coverage.sql"
 
 
 def build_geography_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rebuild marts.geography_coverage from core.incidents and ref.lsoa, and return it."""
+    """Rebuild build.geography_coverage from core.incidents and ref.lsoa, and return it."""
     con.execute(SQL.read_text(encoding="utf-8"))
-    return con.execute("SELECT * FROM marts.geography_coverage").df()
+    return con.execute("SELECT * FROM build.geography_coverage").df()

@@ -110,6 +110,37 @@ def write_load(
             )
 
 
+def publish_build(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Copy every `build.*` table to `marts.*` in one transaction; drop marts no longer built.
+
+    Runs last, after every blocking check passed: until then a run only writes `build.*`, so a
+    failed or killed run leaves `marts.*` exactly as the last successful run published them.
+    Returns the published table names.
+    """
+    names = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
+            " AND table_catalog = current_database() ORDER BY 1",
+            ["build"],
+        ).fetchall()
+    ]
+    stale = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            " AND table_catalog = current_database()"
+        ).fetchall()
+        if row[0] not in names
+    ]
+    with transaction(con):
+        for name in names:
+            con.execute(f'CREATE OR REPLACE TABLE marts."{name}" AS FROM build."{name}"')
+        for name in stale:
+            con.execute(f'DROP TABLE marts."{name}"')
+    return names
+
+
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     """A whole table as a data frame."""
     return con.execute(f"SELECT * FROM {table}").df()

@@ -1,6 +1,6 @@
 -- Where each incident falls: inside the study area, outside it, or with no LSOA at all.
 -- Nothing is dropped: rates use 'in_area' only, and this table says how many were left out and why.
-CREATE OR REPLACE TABLE marts.geography_coverage AS
+CREATE OR REPLACE TABLE build.geography_coverage AS
 SELECT
     i.source,
     CASE

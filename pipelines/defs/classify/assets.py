@@ -77,4 +77,4 @@ def geography_coverage(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Incidents inside the area, outside it, or with no LSOA: counted and reported, never dropped."""
     with duckdb.get_connection() as con:
         table = build_geography_coverage(con)
-    return dg.MaterializeResult(metadata=table_metadata(table, "marts.geography_coverage"))
+    return dg.MaterializeResult(metadata=table_metadata(table, "build.geography_coverage"))

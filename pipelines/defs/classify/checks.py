@@ -43,7 +43,7 @@ def every_incident_accounted_for(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         off = con.execute(
             "SELECT i.source, i.n, c.n FROM (SELECT source, count(*) n FROM core.incidents GROUP BY 1) i"
-            " FULL JOIN (SELECT source, sum(incidents) n FROM marts.geography_coverage GROUP BY 1) c"
+            " FULL JOIN (SELECT source, sum(incidents) n FROM build.geography_coverage GROUP BY 1) c"
             " USING (source) WHERE i.n IS DISTINCT FROM c.n"
         ).fetchall()
     return dg.AssetCheckResult(
@@ -65,7 +65,7 @@ def most_incidents_fall_in_the_area(
     with duckdb.get_connection() as con:
         shares = con.execute(
             "SELECT source, sum(incidents) FILTER (status = 'outside_area') / sum(incidents)"
-            " FILTER (status <> 'no_lsoa') AS share FROM marts.geography_coverage GROUP BY source"
+            " FILTER (status <> 'no_lsoa') AS share FROM build.geography_coverage GROUP BY source"
         ).fetchall()
     over = {source: round(share or 0.0, 4) for source, share in shares if (share or 0.0) > limit}
     return dg.AssetCheckResult(

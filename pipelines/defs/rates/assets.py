@@ -32,12 +32,12 @@ def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         table = compute_sv_rates(
             events, areas, denominators(long, year), definition, settings.period, source
         )
-        write_table(con, "marts.sv_rates", table)
+        write_table(con, "build.sv_rates", table)
     county = table[(table["area_level"] == "county") & (table["measure"] == "all_serious_violence")]
     return dg.MaterializeResult(
         metadata=table_metadata(
             table,
-            "marts.sv_rates",
+            "build.sv_rates",
             source=source,
             population_year=year,
             definition_id=definition.id,

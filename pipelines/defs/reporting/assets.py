@@ -12,7 +12,7 @@ from outputs.publish import publish_first_outputs
 from pipelines.defs.classify.assets import geography_coverage
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.resources import SNASettings
-from transforms.db import read_geotable, read_table, registered
+from transforms.db import publish_build, read_geotable, read_table, registered
 from transforms.definition import load_definition
 
 PACKAGES = (
@@ -34,9 +34,9 @@ def first_outputs(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeRes
     settings = sna.load()
     definition = load_definition(settings.definition)
     with duckdb.get_connection() as con:
-        rates = read_table(con, "marts.sv_rates")
+        rates = read_table(con, "build.sv_rates")
         lsoas = read_geotable(con, "ref.lsoa")
-        coverage = read_table(con, "marts.geography_coverage")
+        coverage = read_table(con, "build.geography_coverage")
     published = publish_first_outputs(
         rates,
         lsoas,
@@ -55,7 +55,21 @@ def first_outputs(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeRes
     )
 
 
-@dg.asset(key=["audit", "runs"], group_name="reporting", kinds={"duckdb"}, deps=[first_outputs])
+# Every asset that writes a `build.*` table, directly or through the outputs made from it.
+BUILT_BY = [sv_rates, geography_coverage, first_outputs]
+
+
+@dg.asset(key=["marts", "published"], group_name="reporting", kinds={"duckdb"}, deps=BUILT_BY)
+def publish(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """This run's `build.*` tables become `marts.*` in one transaction, after every check passed."""
+    with duckdb.get_connection() as con:
+        names = publish_build(con)
+    return dg.MaterializeResult(
+        metadata={"tables": dg.MetadataValue.md("\n".join(f"- `marts.{n}`" for n in names))}
+    )
+
+
+@dg.asset(key=["audit", "runs"], group_name="reporting", kinds={"duckdb"}, deps=[publish])
 def audit_run(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
