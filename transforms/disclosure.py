@@ -11,9 +11,10 @@ then makes sure no suppressed cell can be worked out again:
 - cells are tied by additive equations: a ward is the sum of its LSOAs, a district of its wards,
   the county of its districts; the headline measure is the sum of its categories;
 - `audit` finds every suppressed (or rounded) cell that the published cells pin down exactly: by
-  interval propagation over the equations (a suppressed police count is known to lie in 1-4, so
-  two suppressed cells that must add to 2 are both 1) and by linear algebra (a cell is determined
-  when its unit vector lies in the row space of the equations over the unknown cells);
+  interval propagation over the equations (counts are never negative, and a rounded NHS count is
+  within 2 of what is printed) and by linear algebra (a cell is determined when its unit vector
+  lies in the row space of the equations over the unknown cells, e.g. a cell bridging two
+  rectangles of suppressed cells);
 - `protect_counts` suppresses complementary cells (the smallest non-zero sibling first, the total
   only when no sibling is left) until the audit finds nothing.
 
@@ -30,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import lsqr
 
 DEFAULT_DISCLOSURE = Path(__file__).resolve().parents[1] / "config" / "disclosure.yaml"
 AUDIENCES = ("public", "partner")
@@ -301,12 +303,9 @@ def _propagate(
         term_lo, term_hi = rhs[eq_u] - others_hi, rhs[eq_u] - others_lo
         new_lo = np.where(coef_u > 0, term_lo, -term_hi)
         new_hi = np.where(coef_u > 0, term_hi, -term_lo)
-        cand_lo = pd.Series(new_lo).groupby(cell_u).max()
-        cand_hi = pd.Series(new_hi).groupby(cell_u).min()
-        idx = cand_lo.index.to_numpy()
         next_lo, next_hi = lo.copy(), hi.copy()
-        next_lo[idx] = np.maximum(lo[idx], cand_lo.to_numpy())
-        next_hi[idx] = np.minimum(hi[idx], cand_hi.to_numpy())
+        np.maximum.at(next_lo, cell_u, np.nan_to_num(new_lo, nan=-np.inf))
+        np.minimum.at(next_hi, cell_u, np.nan_to_num(new_hi, nan=np.inf))
         next_lo, next_hi = _integer_bounds(next_lo, next_hi)
         if np.array_equal(next_lo, lo) and np.array_equal(next_hi, hi):
             break
@@ -314,35 +313,59 @@ def _propagate(
     return lo, hi
 
 
+def _null_space_rows(a) -> np.ndarray:
+    """Norm of each variable's row in a basis of the null space of `a` (0 = determined).
+
+    Small systems: exact, through the SVD. Large ones: the norm of the projection of a few random
+    vectors onto the null space (LSQR on the sparse matrix), which is zero for a determined
+    variable and, with probability one, not zero otherwise.
+    """
+    n = a.shape[1]
+    if n <= DENSE_LIMIT:
+        dense = a.toarray()
+        _, s, vt = np.linalg.svd(dense, full_matrices=True)
+        rank = int((s > 1e-9 * max(1.0, s[0] if len(s) else 1.0)).sum())
+        null = vt[rank:].T
+        return np.linalg.norm(null, axis=1) if null.size else np.zeros(n)
+    rng = np.random.default_rng(0)
+    at = a.T.tocsr()
+    total = np.zeros(n)
+    for _ in range(3):
+        w = rng.standard_normal(n)
+        y = lsqr(at, w, atol=1e-14, btol=1e-14, iter_lim=20 * n)[0]
+        total += (w - at @ y) ** 2
+    return np.sqrt(total / 3)
+
+
+DENSE_LIMIT = 200
+
+
 def _determined_by_algebra(eqs: pd.DataFrame, unknown: np.ndarray) -> np.ndarray:
-    """Unknown cells whose value follows from the equations alone (unit vector in the row space)."""
+    """Unknown cells whose value follows from the equations alone (unit vector in the row space).
+
+    Up to DENSE_LIMIT unknowns, each connected component is solved exactly by SVD; above it, one
+    sparse projection covers them all (a county has thousands of suppressed cells).
+    """
     out = np.zeros(unknown.shape, dtype=bool)
     sub = eqs[unknown[eqs["cell"].to_numpy()]]
     if sub.empty:
         return out
-    cells = np.unique(sub["cell"].to_numpy())
-    col = np.searchsorted(cells, sub["cell"].to_numpy())
-    eq_ids, row = np.unique(sub["eq"].to_numpy(), return_inverse=True)
-    n_rows, n_cols = len(eq_ids), len(cells)
-    # components of the bipartite graph equation <-> unknown cell
-    graph = coo_matrix(
-        (np.ones(len(sub)), (row, n_rows + col)), shape=(n_rows + n_cols, n_rows + n_cols)
-    )
-    _, label = connected_components(graph, directed=False)
+    cells, col = np.unique(sub["cell"].to_numpy(), return_inverse=True)
+    _, row = np.unique(sub["eq"].to_numpy(), return_inverse=True)
     coef = sub["coef"].to_numpy(dtype=float)
+    a = csr_matrix((coef, (row, col)), shape=(row.max() + 1, len(cells)))
+    if len(cells) > DENSE_LIMIT:
+        out[cells[_null_space_rows(a) <= 1e-6]] = True
+        return out
+    n_rows = a.shape[0]
+    graph = coo_matrix(
+        (np.ones(len(sub)), (row, n_rows + col)), shape=(n_rows + len(cells),) * 2
+    )  # equations and unknowns, linked where a cell is in an equation
+    _, label = connected_components(graph, directed=False)
     for comp in np.unique(label[n_rows:]):
         cols = np.flatnonzero(label[n_rows:] == comp)
         rows_c = np.flatnonzero(label[:n_rows] == comp)
-        if not len(rows_c):
-            continue
-        mask = np.isin(row, rows_c)
-        a = np.zeros((len(rows_c), len(cols)))
-        a[np.searchsorted(rows_c, row[mask]), np.searchsorted(cols, col[mask])] = coef[mask]
-        _, s, vt = np.linalg.svd(a, full_matrices=True)
-        rank = int((s > 1e-9 * max(1.0, s[0] if len(s) else 1.0)).sum())
-        null = vt[rank:].T  # columns span the null space
-        free = np.linalg.norm(null, axis=1) > 1e-8 if null.size else np.zeros(len(cols), bool)
-        out[cells[cols[~free]]] = True
+        out[cells[cols[_null_space_rows(a[rows_c][:, cols]) <= 1e-6]]] = True
     return out
 
 
@@ -388,15 +411,17 @@ def audit(
 def _reader_bounds(
     count: np.ndarray, status: np.ndarray, cells: pd.DataFrame, audience: AudienceRules
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What a reader knows of each hidden cell from the rules alone."""
+    """What a reader knows of each hidden cell from the rules alone.
+
+    Every suppression marker looks the same, so a suppressed cell is only known to be a count
+    (0 or more): a reader cannot tell a primary cell from one hidden to protect it. A rounded NHS
+    count lies within half the rounding base of what is printed, and above the suppressed range.
+    """
     lo = np.zeros(len(count))
     hi = np.full(len(count), np.inf)
     for source, rows in cells.groupby("source").groups.items():
         rule = audience.rule(str(source))
         idx = np.asarray(rows)
-        primary = idx[status[idx] == STATUS_PRIMARY]
-        if rule.suppress:
-            lo[primary], hi[primary] = rule.suppress
         rounded = idx[status[idx] == STATUS_ROUNDED]
         if rule.round_to and len(rounded):
             shown = round_half_up(count[rounded], rule.round_to)
@@ -573,8 +598,8 @@ def audit_published(
 
     shown: one row per published count cell and table: KEY columns, `published` (the value printed,
     NA when the cell is hidden) and `hidden` (True for a suppression marker). A cell printed in any
-    table counts as visible: that is the difference between two tables. exact: KEY and `count`, the
-    true values, used only to tell primary cells (the reader knows their range) from the others.
+    table counts as visible: that is the difference between two tables. exact: KEY and `count`, every
+    cell of the tables (the unknowns and the equations between them).
     Returns the disclosed cells with their true count and the interval a reader can deduce.
     """
     cells = count_cells([exact])
@@ -587,13 +612,9 @@ def audit_published(
     count = pd.to_numeric(cells["count"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     hidden = on_file & value.isna().to_numpy()
     status = np.full(len(cells), STATUS_SHOWN, dtype=object)
+    status[hidden] = STATUS_SECONDARY
     for (source, level), rows in cells.groupby(["source", "area_level"]).groups.items():
         idx = np.asarray(rows)
-        rng = primary_range(audience, str(source), str(level))
-        if rng:
-            status[idx[hidden[idx] & (count[idx] >= rng[0]) & (count[idx] <= rng[1])]] = (
-                STATUS_PRIMARY
-            )
         rule = audience.rule(str(source))
         if rule.round_to and rule.governs(str(level)):
             status[idx[~hidden[idx] & on_file[idx] & (count[idx] > 0)]] = STATUS_ROUNDED
@@ -609,3 +630,172 @@ def audit_published(
     return cells[leaked].assign(
         reader_lower=result.lower[leaked], reader_upper=result.upper[leaked]
     )
+
+
+# --- whole tables as published -------------------------------------------------------------------
+
+# Tables with one count per (source, area, period, measure) cell: protected together.
+CELL_TABLES = (
+    "sv_rates",
+    "asb_rates",
+    "priority_under_25s",
+    "priority_domestic_abuse",
+    "priority_drugs_alcohol",
+    "priority_places",
+    "success_measures",
+    "year_on_year",
+)
+# Tables whose counts have no totals published beside them: each value gets its rule alone.
+VALUE_TABLES = {  # table -> (count columns, derived columns hidden with the first count)
+    "trends": (("count", "rolling_12m"), ()),
+    "time_profile": (("count",), ()),
+    "hotspot_grid": (("count",), ("kde",)),
+    "proportions": (("numerator", "denominator"), ("proportion", "ci_lower", "ci_upper")),
+}
+
+
+def _cell_key_measure(name: str, table: pd.DataFrame) -> pd.Series:
+    if name == "success_measures" and "victims" in table:
+        return table["measure"].astype("str") + "|" + table["victims"].astype("str")
+    return table["measure"].astype("str")
+
+
+def _as_cells(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    cells = table[KEY + ["count"]].copy()
+    cells["measure"] = _cell_key_measure(name, table).to_numpy()
+    return cells
+
+
+def apply_rule_to_values(
+    values: pd.Series, sources: pd.Series, levels: pd.Series, audience: AudienceRules
+) -> tuple[pd.Series, pd.Series]:
+    """Primary rule and rounding applied value by value: (published values, hidden flags)."""
+    v = pd.to_numeric(values, errors="coerce").astype("Float64")
+    hidden = pd.Series(False, index=values.index)
+    out = v.copy()
+    for (source, level), idx in (
+        pd.DataFrame({"s": sources, "l": levels}).groupby(["s", "l"]).groups.items()
+    ):
+        rule = audience.rule(str(source))
+        if not rule.governs(str(level)):
+            continue
+        x = v.loc[idx]
+        if rule.suppress:
+            small = (x >= rule.suppress[0]) & (x <= rule.suppress[1])
+            hidden.loc[idx] = small.fillna(False).to_numpy(dtype=bool)
+        if rule.round_to:
+            rounded = round_half_up(x.to_numpy(dtype=float, na_value=np.nan), rule.round_to)
+            out.loc[idx] = pd.array(np.where(np.isnan(rounded), None, rounded), dtype="Float64")
+    out = out.mask(hidden)
+    return out, hidden
+
+
+def protect_tables(
+    tables: Mapping[str, pd.DataFrame],
+    audience: AudienceRules,
+    *,
+    geography: pd.DataFrame | None,
+    partitions: Mapping[str, Sequence[str]] | None,
+    rates_source: str,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every table as the audience may see it, and the protected cell table behind them.
+
+    Count tables (CELL_TABLES) are protected as one set of cells, so a cell hidden in one is hidden
+    in all. `hotspots.value` (the LSOA rate or count that was tested) is hidden where the rates
+    cell is. Tables of counts with no published totals (VALUE_TABLES) get each rule value by value.
+    Other tables (shares, correlations, model terms, coverage) carry no small counts and pass as
+    they are. Every returned table that had counts gains a boolean `suppressed` column.
+    """
+    present = {n: t for n, t in tables.items() if t is not None}
+    cell_tables = {n: t for n, t in present.items() if n in CELL_TABLES and len(t)}
+    exact = count_cells(_as_cells(n, t) for n, t in cell_tables.items())
+    protected = protect_counts(exact, audience, geography=geography, partitions=partitions)
+    out: dict[str, pd.DataFrame] = {}
+    for name, table in present.items():
+        if name in cell_tables:
+            rate_columns, per = ("rate_per_1000", "ci_lower", "ci_upper"), 1000.0
+            if name == "success_measures":
+                rate_columns = ("rate", "ci_lower", "ci_upper")
+                rate_per = pd.to_numeric(table.get("rate_per"), errors="coerce").dropna()
+                per = float(rate_per.iloc[0]) if len(rate_per) else per
+            published = apply_protection(
+                table,
+                protected,
+                rate_columns=rate_columns,
+                per=per,
+                key_measure=_cell_key_measure(name, table),
+            )
+            if "previous_count" in published:
+                prev, prev_hidden = apply_rule_to_values(
+                    table["previous_count"], table["source"], table["area_level"], audience
+                )
+                published["previous_count"] = (
+                    prev.round().astype("Int64").mask(published["suppressed"])
+                )
+                gone = prev_hidden | published["suppressed"]
+                for column in ("change", "change_p", "rate_ratio", "p_value"):
+                    if column in published:
+                        published[column] = published[column].mask(gone)
+            out[name] = published
+        elif name in VALUE_TABLES and len(table):
+            counts, derived = VALUE_TABLES[name]
+            t = table.copy()
+            sources = t["source"] if "source" in t else pd.Series(rates_source, index=t.index)
+            levels = (
+                t["area_level"]
+                if "area_level" in t
+                else pd.Series("grid" if name == "hotspot_grid" else "county", index=t.index)
+            )
+            hidden_any = pd.Series(False, index=t.index)
+            for column in counts:
+                if column in t:
+                    values, hidden = apply_rule_to_values(t[column], sources, levels, audience)
+                    t[column] = values.round().astype("Int64")
+                    hidden_any |= hidden
+            for column in derived:
+                if column in t:
+                    t[column] = t[column].mask(hidden_any)
+            t["suppressed"] = hidden_any.to_numpy()
+            out[name] = t
+        elif name == "hotspots" and len(table) and "value" in table:
+            t = table.copy()
+            rates = protected[protected["source"] == rates_source]
+            hidden = rates.set_index(["area_level", "area_code", "period", "measure"])["status"]
+            index = pd.MultiIndex.from_frame(
+                t[["area_level", "area_code", "period", "measure"]].astype("str")
+            )
+            status = pd.Series(hidden.reindex(index).to_numpy(), index=t.index)
+            gone = status.isin([STATUS_PRIMARY, STATUS_SECONDARY])
+            t["value"] = t["value"].mask(gone)
+            t["suppressed"] = gone.to_numpy()
+            out[name] = t
+        else:
+            out[name] = table.copy()
+    return out, protected
+
+
+# --- how the PDF packs print tables, so the checker can read them back ---------------------------
+
+# The first header cell of a PDF table names the level of its rows.
+PDF_LEVEL_HEADERS = {"LSOA": "lsoa", "Ward": "ward", "District": "district", "Area": "county"}
+# The header of a count column names the source family of its counts ("Count" takes the row's
+# "Source" cell instead).
+PDF_COUNT_HEADERS = {
+    "Offences": ("police", "police_uk"),
+    "ASB incidents": ("asb",),
+    "Admissions": ("hes",),
+    "Attendances": ("ae",),
+    "Count": (),
+    "Previous": (),
+}
+PDF_SOURCE_NAMES = {"Police": "police", "police.uk": "police_uk", "ASB": "asb", "HES": "hes",
+                    "A&E": "ae"}  # fmt: skip
+PDF_DERIVED_HEADERS = ("Rate per 1,000", "Rate", "95% CI", "vs county", "Change")
+
+
+def pdf_count_header(source: str) -> str:
+    """The header a PDF table gives a count column of this source."""
+    for header, sources in PDF_COUNT_HEADERS.items():
+        if source in sources:
+            return header
+    return "Count"

@@ -138,24 +138,34 @@ def test_an_only_child_takes_its_total_with_it() -> None:
     assert reader.empty
 
 
-def test_two_suppressed_cells_that_must_add_to_their_minimum_are_protected() -> None:
-    """W1 = 12 = A 1 + B 1 + C 10. Hiding A and B is not enough: A + B = 2 and each is at least 1,
-    so both are 1. The audit sees it and a third cell is hidden."""
-    table = cells(
-        [
-            ("lsoa", "A", "m", 1),
-            ("lsoa", "B", "m", 1),
-            ("lsoa", "C", "m", 10),
-            ("ward", "W1", "m", 12),
-        ]
-    )
-    naive = protect_counts(table, POLICE_PUBLIC)  # without equations: only the primary cells
-    leaked = audit_published(shown_from(naive), table, POLICE_PUBLIC, geography=GEO)
-    assert sorted(leaked["area_code"]) == ["A", "B"]
-    assert leaked["reader_lower"].tolist() == leaked["reader_upper"].tolist() == [1.0, 1.0]
-    protected = protect_counts(table, POLICE_PUBLIC, geography=GEO)
-    assert status_of(protected)[("C", "m")] == "secondary"
-    assert audit_published(shown_from(protected), table, POLICE_PUBLIC, geography=GEO).empty
+def test_a_cell_bridging_two_rectangles_is_found_by_the_algebra_and_protected() -> None:
+    """Four LSOAs (rows, each the sum of categories w-z) in one ward (columns, each the sum of its
+    LSOAs). Hiding two rectangles, A-B x w-x and C-D x y-z, plus the bridge cell (B, y) leaves
+    every row and column with two or more hidden cells, yet the bridge is the sum of rows A and B
+    minus columns w and x. The audit must see it; protection must hide more."""
+    counts = {
+        "A": [3, 4, 20, 30], "B": [2, 9, 3, 40], "C": [20, 30, 2, 3], "D": [25, 35, 4, 1],
+    }  # fmt: skip
+    rows = []
+    for lsoa, values in counts.items():
+        rows += [("lsoa", lsoa, m, v) for m, v in zip("wxyz", values, strict=True)]
+        rows.append(("lsoa", lsoa, "all", sum(values)))
+    for i, m in enumerate("wxyz"):
+        rows.append(("ward", "W1", m, sum(v[i] for v in counts.values())))
+    rows.append(("ward", "W1", "all", sum(map(sum, counts.values()))))
+    table = cells(rows)
+    geo = pd.DataFrame({"lsoa_code": list("ABCD"), "ward_code": "W1"})
+    parts = {"all": list("wxyz")}
+    hide = {("A", "w"), ("A", "x"), ("B", "w"), ("B", "x"), ("C", "y"), ("C", "z"), ("D", "y"),
+            ("D", "z"), ("B", "y")}  # fmt: skip
+    hidden = [(c, m) in hide for c, m in zip(table["area_code"], table["measure"], strict=True)]
+    naive = table[KEY].assign(published=table["count"].mask(hidden), hidden=hidden)
+    leaked = audit_published(naive, table, POLICE_PUBLIC, geography=geo, partitions=parts)
+    assert list(zip(leaked["area_code"], leaked["measure"], strict=True)) == [("B", "y")]
+    protected = protect_counts(table, POLICE_PUBLIC, geography=geo, partitions=parts)
+    assert audit_published(
+        shown_from(protected), table, POLICE_PUBLIC, geography=geo, partitions=parts
+    ).empty
 
 
 def test_row_and_column_totals_together_do_not_reveal_a_cell() -> None:
@@ -285,3 +295,27 @@ def test_secondary_suppression_holds_on_a_random_county() -> None:
     assert audit_published(
         shown_from(out), table, POLICE_PUBLIC, geography=geo, partitions=parts
     ).empty
+
+
+def test_large_systems_give_the_same_answer_as_the_exact_small_system_method(monkeypatch) -> None:
+    """The sparse projection used for big components agrees with the SVD on random systems."""
+    import transforms.disclosure as disclosure
+
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        n_eq, n_cells = 30, 45
+        eqs = pd.DataFrame(
+            [
+                (e, c, 1 if j == 0 else -1)
+                for e in range(n_eq)
+                for j, c in enumerate(rng.choice(n_cells, size=rng.integers(2, 5), replace=False))
+            ],
+            columns=["eq", "cell", "coef"],
+        )
+        unknown = rng.random(n_cells) < 0.6
+        exact = disclosure._determined_by_algebra(eqs, unknown)
+        monkeypatch.setattr(disclosure, "DENSE_LIMIT", 0)
+        sparse = disclosure._determined_by_algebra(eqs, unknown)
+        monkeypatch.setattr(disclosure, "DENSE_LIMIT", 400)
+        assert (exact == sparse).all()
+        assert exact.any() and (unknown & ~exact).any()
