@@ -166,5 +166,6 @@ def correlation_chart(ax, correlations: pd.DataFrame) -> None:
     ax.set_yticks(y, labels)
     ax.axvline(0, color="#999999", lw=0.8)
     ax.set_xlim(-1, 1)
+    ax.set_xticks([-1, -0.5, 0, 0.5, 1])
     ax.set_xlabel("Spearman correlation with the LSOA rate (95% CI)")
     ax.legend(loc="lower right", frameon=False, fontsize=7.5)

@@ -93,7 +93,7 @@ def write_geopackage(pub: Publication, period: str, path: str | Path) -> Path:
         layers["hotspot_grid"] = gpd.GeoDataFrame(
             g.drop(columns="geometry").assign(audience=pub.audience.name), geometry=geometry
         )
-    with atomic_path(path) as tmp:
+    with atomic_path(path, suffix=".gpkg") as tmp:
         os.unlink(tmp)  # GDAL creates the file itself
         for name, layer in layers.items():
             if layer.empty:

@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from outputs import charts, maps
-from outputs.findings import HEADLINE, PeriodInfo, coverage_note, key_findings
+from outputs.findings import HEADLINE, PeriodInfo, coverage_note, key_findings, previous_complete
 from outputs.style import (
     A4_LANDSCAPE,
     ACCENT,
@@ -112,6 +112,8 @@ def map_layout(bounds, n_insets: int) -> MapLayout:
             y1 = top - i * (each + gap) - gap
             insets.append((x0, y1 - each, col_w, each))
     return MapLayout(map_rect, tuple(insets), legend, below)
+
+
 VS_SHADE = {"higher": "#fde0d2", "lower": "#deebf7"}
 
 
@@ -578,7 +580,8 @@ def _trend(ctx: _Context) -> Figure:
     )
     ax = fig.add_axes((0.07, 0.2, 0.4, 0.6))
     county = ("county", data.county_code)
-    charts.trend_chart(ax, data.rates, area=(ctx.area.level, ctx.area.code), county=county,
+    upto = data.rates[data.rates["period"] <= ctx.period]  # a pack never shows a later period
+    charts.trend_chart(ax, upto, area=(ctx.area.level, ctx.area.code), county=county,
                        infos=data.infos, measure=HEADLINE)  # fmt: skip
     ax.set_title("Rate by year", loc="left", fontweight="bold")
     fig.text(0.07, 0.13, charts.PART_YEAR_NOTE, fontsize=8, color=MUTED)
@@ -622,24 +625,32 @@ def _priorities(ctx: _Context) -> Figure:
             not_available(fig, (x0 + 0.005, 0.50, x0 + width - 0.01, BODY_TOP - 0.05), label,
                           data.why_missing(name))  # fmt: skip
             continue
-        rows = t[(t["period"].astype(str) == ctx.period)]
-        here = rows[(rows["area_level"] == ctx.area.level) & (rows["area_code"] == ctx.area.code)]
-        county = rows[rows["area_level"] == "county"]
-        show = pd.concat([here, county]).drop_duplicates(["area_level", "area_code", "measure"])
+        previous = previous_complete(ctx.period, data.infos)
+        mine = t[(t["area_level"] == ctx.area.level) & (t["area_code"] == ctx.area.code)]
+        show = [mine[mine["period"].astype(str) == ctx.period]]
+        if previous:
+            show.append(mine[mine["period"].astype(str) == previous])
+        if ctx.area.level != "county":
+            show.append(t[(t["area_level"] == "county") & (t["period"].astype(str) == ctx.period)])
+        show = pd.concat(show)
         if show.empty:
             fig.text(x0 + 0.005, BODY_TOP - 0.06, "No figures for this period.", fontsize=9)
             continue
-        fig.text(x0 + 0.005, BODY_TOP - 0.04, wrap(str(show["measure"].iloc[0]).replace("_", " "), 40),
-                 fontsize=7.5, va="top", color=MUTED)  # fmt: skip
+        show = show.assign(suppressed=show.get("suppressed", False))
+        measure = str(show["measure"].iloc[0]).replace("_", " ")
+        fig.text(x0 + 0.005, BODY_TOP - 0.04, _short(measure, 48), fontsize=7.5, va="top",
+                 color=MUTED)  # fmt: skip
         source = str(show["source"].iloc[0]) if "source" in show else data.source
-        draw_table(
-            fig, x0 + 0.005, BODY_TOP - 0.08, [0.085, 0.06, 0.075],
-            ["Area", pdf_count_header(source), "Rate per 1,000"],
-            [[_short(r.area_name, 14), fmt_num(r.count, hidden=bool(r.suppressed)),
-              fmt_num(r.rate_per_1000, 1, hidden=bool(r.suppressed))]
-             for r in show.assign(suppressed=show.get("suppressed", False)).itertuples()],
-            fontsize=8,
-        )  # fmt: skip
+        rows = [
+            [_short(r.area_name, 13), str(r.period), fmt_num(r.count, hidden=bool(r.suppressed)),
+             fmt_num(r.rate_per_1000, 1, hidden=bool(r.suppressed))]
+            for r in show.itertuples()
+        ]  # fmt: skip
+        bottom = draw_table(fig, x0 + 0.005, BODY_TOP - 0.07, [0.08, 0.05, 0.05, 0.04],
+                            ["Area", "Period", pdf_count_header(source), "Rate"], rows,
+                            align=["left", "left", "right", "right"], fontsize=8)  # fmt: skip
+        fig.text(x0 + 0.005, bottom - 0.02, "Rate per 1,000 residents of the\nmeasure's population.",
+                 fontsize=7, va="top", color=MUTED)  # fmt: skip
     success = data.table("success_measures")
     fig.text(0.03, 0.47, "Success measures", fontsize=11, fontweight="bold", color=ACCENT)
     if success is None:

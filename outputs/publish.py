@@ -9,6 +9,7 @@ run leaves the previous packs untouched.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -380,4 +381,6 @@ def publish_staged(staging: Path, output_dir: Path) -> list[Path]:
         swap_in(folder, target)
         published += [target / n for n in names]
     shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the staging area itself, once no run uses it
+        staging.parent.rmdir()
     return published

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.settings import SETTINGS_ENV, SettingsError, load_settings
+from pipelines.settings import AUDIENCE_ENV, SETTINGS_ENV, SettingsError, load_settings
 
 app = typer.Typer(
     add_completion=False, help="Serious Violence Duty strategic needs assessment pipeline."
@@ -118,17 +119,31 @@ def run_pipeline(settings_path: Path, handler: _ProgressHandler | None = None) -
     return result.success and not handler.failed_checks
 
 
+AudienceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--audience",
+        help="Who the outputs are for: public or partner (small-number rules in"
+        " config/disclosure.yaml). Default: the settings' audience, else the config's default.",
+    ),
+]
+
+
 @app.command()
 def run(
     settings: SettingsOption = DEFAULT_SETTINGS_PATH,
+    audience: AudienceOption = None,
 ) -> None:
     """Run the whole SNA for one settings file: ingest, classify, rates, outputs."""
+    if audience is not None:
+        os.environ[AUDIENCE_ENV] = audience
     try:
         loaded = load_settings(settings)
     except SettingsError as exc:
         console.print(f"[red]Settings error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
+    started_at = time.time()
     started = time.perf_counter()
     handler = _ProgressHandler()
     ok = run_pipeline(loaded.path, handler)
@@ -141,10 +156,26 @@ def run(
         for name in handler.failed_checks:
             console.print(f"  failed check: {name}")
         raise typer.Exit(1)
-    _summary(loaded.database, loaded.output_dir, took)
+    _summary(loaded.database, loaded.output_dir, took, since=started_at)
 
 
-def _summary(database: Path, output_dir: Path, took: float) -> None:
+def _published_since(output_dir: Path, since: float) -> list[tuple[str, list[Path]]]:
+    """(audience/period, files) of every period folder this run published, from the manifests
+    the publish step writes (files left from earlier runs are not listed)."""
+    from datetime import datetime
+
+    out = []
+    for manifest in sorted(output_dir.glob("*/*/manifest.json")):
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+        if datetime.fromisoformat(record["published_at"]).timestamp() < since:
+            continue
+        folder = manifest.parent
+        label = f"{record.get('audience', folder.parent.name)} {record.get('period', folder.name)}"
+        out.append((label, [folder / f["file"] for f in record["files"]] + [manifest]))
+    return out
+
+
+def _summary(database: Path, output_dir: Path, took: float, since: float) -> None:
     """Where the outputs are, and what was loaded and rejected."""
     from transforms.db import connect
 
@@ -163,9 +194,13 @@ def _summary(database: Path, output_dir: Path, took: float) -> None:
         table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
     console.print(table)
     console.print(f"[green]Done in {took:.1f}s.[/green] Database: [bold]{database}[/bold]")
-    console.print(f"Outputs: [bold]{output_dir}[/bold]")
-    for path in sorted(output_dir.glob("*/*")):
-        console.print(f"  {path}")
+    published = _published_since(output_dir, since)
+    if not published:
+        console.print(f"No files were published by this run in [bold]{output_dir}[/bold].")
+    for label, files in published:
+        console.print(f"Outputs for [bold]{label}[/bold]: {files[0].parent}")
+        for path in files:
+            console.print(f"  {path}")
 
 
 @app.command()

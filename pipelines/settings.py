@@ -8,6 +8,7 @@ works from the CLI, from `dg dev` and from tests.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,9 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETTINGS = PROJECT_ROOT / "config" / "settings.yaml"
 SETTINGS_ENV = "SNA_SETTINGS"
+AUDIENCE_ENV = "SNA_AUDIENCE"  # set by `sna run --audience`; overrides the settings file
+AUDIENCES = ("public", "partner")
+PERIOD_LABEL = re.compile(r"^\d{4}(/\d{2})?$")
 
 PeriodType = Literal["calendar_year", "financial_year"]
 INPUT_KEYS = (
@@ -49,6 +53,8 @@ class Settings:
     population_year: int | None = None
     max_outside_area_share: float = 0.10
     base_dir: Path = field(default_factory=Path.cwd)
+    report_periods: tuple[str, ...] = ()  # empty: the latest complete period
+    audience: str | None = None  # None: config/disclosure.yaml's default_audience
 
     @property
     def rates_source(self) -> str:
@@ -117,6 +123,20 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
             f"{path}: 'max_outside_area_share' must be a share between 0 and 1, got {outside!r}"
         )
 
+    periods = raw.get("report_periods") or []
+    if not isinstance(periods, list) or not all(
+        isinstance(p, str | int) and PERIOD_LABEL.match(str(p)) for p in periods
+    ):
+        raise SettingsError(
+            f"{path}: 'report_periods' must be a list of period labels such as '2023/24' "
+            f"(financial) or '2023' (calendar), got {periods!r}"
+        )
+    audience = os.environ.get(AUDIENCE_ENV) or raw.get("audience")
+    if audience is not None and audience not in AUDIENCES:
+        raise SettingsError(
+            f"{path}: 'audience' must be one of {list(AUDIENCES)}, got {audience!r}"
+        )
+
     area_name = required("area_name")
     return Settings(
         path=path,
@@ -130,4 +150,6 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         population_year=year,
         max_outside_area_share=float(outside),
         base_dir=base,
+        report_periods=tuple(str(p) for p in periods),
+        audience=audience,
     )

@@ -660,7 +660,7 @@ def _cell_key_measure(name: str, table: pd.DataFrame) -> pd.Series:
     return table["measure"].astype("str")
 
 
-def _as_cells(name: str, table: pd.DataFrame) -> pd.DataFrame:
+def table_cells(name: str, table: pd.DataFrame) -> pd.DataFrame:
     cells = table[KEY + ["count"]].copy()
     cells["measure"] = _cell_key_measure(name, table).to_numpy()
     return cells
@@ -708,7 +708,7 @@ def protect_tables(
     """
     present = {n: t for n, t in tables.items() if t is not None}
     cell_tables = {n: t for n, t in present.items() if n in CELL_TABLES and len(t)}
-    exact = count_cells(_as_cells(n, t) for n, t in cell_tables.items())
+    exact = count_cells(table_cells(n, t) for n, t in cell_tables.items())
     protected = protect_counts(exact, audience, geography=geography, partitions=partitions)
     out: dict[str, pd.DataFrame] = {}
     for name, table in present.items():
