@@ -48,6 +48,8 @@ def area_layer(pub: Publication, level: str, period: str) -> gpd.GeoDataFrame:
     else:
         shapes = maps.dissolve_areas(lsoas, level).rename(columns={f"{level}_code": "area_code"})
         shapes = shapes.drop(columns=[f"{level}_name"], errors="ignore")
+        if shapes.empty:  # no lookup placed the LSOAs in wards or districts
+            return gpd.GeoDataFrame(shapes, geometry="geometry", crs=maps.BNG)
     rates = pub.pack.rates
     rows = rates[
         (rates["area_level"] == level)

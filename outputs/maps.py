@@ -192,7 +192,7 @@ def dissolve_areas(
     g = g[g.geometry.notna() & ~g.geometry.is_empty & g[code].notna()].copy()
     g[g.geometry.name] = g.geometry.make_valid()
     if g.empty:
-        return gpd.GeoDataFrame({c: [] for c in keep}, geometry=[], crs=BNG)
+        return gpd.GeoDataFrame({c: pd.Series(dtype="str") for c in keep}, geometry=[], crs=BNG)
     out = g.dissolve(by=keep, as_index=False, sort=True)
     out["geometry"] = [_without_small_holes(geom, min_hole_m2) for geom in out.geometry]
     return gpd.GeoDataFrame(out[[*keep, "geometry"]], geometry="geometry", crs=out.crs)

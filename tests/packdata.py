@@ -14,8 +14,8 @@ import pandas as pd
 from shapely.geometry import box
 
 from outputs.pack import Definition
-from pipelines.reporting import MISSING
 from outputs.publish import Publication, prepare_publication
+from pipelines.reporting import MISSING
 from transforms.disclosure import AudienceRules, load_disclosure
 from transforms.rates import RATE_COLUMNS, compare_to, rate_ci
 

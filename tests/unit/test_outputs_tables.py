@@ -115,7 +115,7 @@ def test_text_that_would_run_as_a_formula_is_escaped(tmp_path):
     path = write_csv(df, tmp_path / "t.csv")
     back = pd.read_csv(path, encoding="utf-8-sig")
     assert back["area_name"].tolist() == [
-        "'=HYPERLINK(\"http://x\")",
+        '\'=HYPERLINK("http://x")',
         "'+44 1603",
         "'-cmd",
         "'@SUM(A1)",
