@@ -212,7 +212,8 @@ def frame(ax, bounds: Sequence[float], pad: float = 0.03) -> None:
     w, h = maxx - minx, maxy - miny
     minx, maxx = minx - w * pad - 1, maxx + w * pad + 1
     miny, maxy = miny - h * pad - 1, maxy + h * pad + 1
-    box_w, box_h = ax.get_position().width, ax.get_position().height
+    box = ax.get_position(original=True)  # the box we asked for, not one shrunk to a drawn aspect
+    box_w, box_h = box.width, box.height
     fw, fh = ax.figure.get_size_inches()
     aspect = (box_h * fh) / (box_w * fw)  # height / width of the axes on paper
     w, h = maxx - minx, maxy - miny
@@ -230,7 +231,7 @@ def frame(ax, bounds: Sequence[float], pad: float = 0.03) -> None:
 
 def metres_per_inch(ax) -> float:
     x0, x1 = ax.get_xlim()
-    return (x1 - x0) / (ax.get_position().width * ax.figure.get_size_inches()[0])
+    return (x1 - x0) / (ax.get_position(original=True).width * ax.figure.get_size_inches()[0])
 
 
 def _nice_length(width_m: float) -> float:
@@ -263,8 +264,26 @@ def scale_bar(ax, *, loc: str = "lower left", fontsize: float = 7.5) -> Anchored
     return bar
 
 
-def north_arrow(ax, *, x: float = 0.96, y: float = 0.93, size: float = 11) -> None:
-    """A north arrow in the map's top-right corner (BNG grid north)."""
+def quiet_corners(ax, footprint: shapely.Geometry | None) -> list[str]:
+    """The map's corners, those covering the least of `footprint` (the mapped area) first."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    w, h = (x1 - x0) * 0.14, (y1 - y0) * 0.16
+    boxes = {
+        "upper right": shapely.box(x1 - w, y1 - h, x1, y1),
+        "upper left": shapely.box(x0, y1 - h, x0 + w, y1),
+        "lower left": shapely.box(x0, y0, x0 + w, y0 + h),
+        "lower right": shapely.box(x1 - w, y0, x1, y0 + h),
+    }
+    if footprint is None:
+        return list(boxes)
+    return sorted(boxes, key=lambda k: (round(footprint.intersection(boxes[k]).area / (w * h), 2)))
+
+
+def north_arrow(ax, corner: str = "upper right", size: float = 11) -> None:
+    """A north arrow (BNG grid north) in a corner of the map."""
+    x = 0.96 if corner.endswith("right") else 0.04
+    y = 0.93 if corner.startswith("upper") else 0.18
     ax.annotate(
         "N",
         xy=(x, y),
@@ -470,24 +489,32 @@ def place_labels(
     obstacles: shapely.Geometry | None,
     *,
     avoid: Sequence[shapely.Geometry] = (),
+    shown_in: Sequence[shapely.Geometry] = (),
     fontsize: float = 8.0,
     candidates_per_area: int = 60,
+    max_cover: float = 1.0,
 ) -> list[tuple[str, float, float]]:
     """Put each area's name where it covers the least data, inside or near its area.
 
     Candidates are points spread over each area; each label's box (estimated from the text length)
     is scored by how much of `obstacles` (e.g. LSOAs above the lowest class) it covers, whether it
     touches `avoid` boxes (inset frames) or labels already placed, and how far it strays outside
-    its area. Returns (name, x, y) of what was drawn (bold text on a white halo).
+    its area. An area whose best spot still covers more than `max_cover` of its box with
+    obstacles, or lies mostly inside a `shown_in` extent (an inset shows and names it), is not
+    labelled. Returns
+    (name, x, y) of what was drawn (bold text on a white halo).
     """
     m_per_in = metres_per_inch(ax)
     height = fontsize / 72 * m_per_in * 1.3
     placed: list[shapely.Geometry] = list(avoid)
+    shown = shapely.union_all(list(shown_in)) if len(shown_in) else None
     drawn = []
     order = np.argsort(-in_bng(areas).area.to_numpy())  # big areas have the most room: place last
     rng = np.random.default_rng(0)
     for i in order[::-1]:
         geom, name = areas.geometry.iloc[i], str(names[i])
+        if shown is not None and geom.intersection(shown).area > 0.5 * geom.area:
+            continue  # mostly inside an inset, which names it
         width = len(name) * fontsize * 0.62 / 72 * m_per_in
         pts = _candidate_points(geom, candidates_per_area, rng)
         boxes = shapely.box(pts[:, 0] - width / 2, pts[:, 1] - height / 2,
@@ -502,6 +529,8 @@ def place_labels(
         dist = shapely.distance(shapely.points(pts), centre) / max(math.sqrt(geom.area), 1.0)
         score = 100 * cover + 1000 * clash + 20 * outside + dist
         best = int(np.argmin(score))
+        if np.ndim(cover) and cover[best] > max_cover:
+            continue
         x, y = pts[best]
         placed.append(boxes[best])
         halo = [patheffects.withStroke(linewidth=2.6, foreground="white")]

@@ -269,8 +269,10 @@ class _Context:
             else np.zeros(len(codes), bool)
         )
         self.child_level = "district" if area.level == "county" else "ward"
-        self.wards = maps.dissolve_areas(self.lsoas, "ward")
-        self.districts = maps.dissolve_areas(self.lsoas, "district")
+        # holes under 5 ha (wards) or 20 ha (districts) are gaps between generalised LSOAs
+        self.wards = maps.dissolve_areas(self.lsoas, "ward", min_hole_m2=5e4)
+        self.districts = maps.dissolve_areas(self.lsoas, "district", min_hole_m2=2e5)
+        self.footprint = shapely.union_all(self.lsoas.geometry.make_valid().to_numpy())
         bounds = self.lsoas.total_bounds
         draft = map_layout(bounds, 1)  # the main map's scale with an inset column
         m_per_in = (bounds[2] - bounds[0]) * 1.06 / (draft.map[2] * PAGE_W)
@@ -397,14 +399,16 @@ def _map_page(ctx: _Context, kind: str) -> Figure:
     badge = 0.25 * m_per_in  # the inset number sits outside the frame's top-left corner
     avoid = [shapely.box(i.bounds[0] - badge, i.bounds[1], i.bounds[2], i.bounds[3] + badge)
              for i in ctx.insets]  # fmt: skip
+    shown = [shapely.box(*i.bounds) for i in ctx.insets]
     if ctx.area.level == "county" and len(ctx.districts):
         maps.place_labels(ax, ctx.districts, list(ctx.districts["district_name"]), obstacles,
-                          avoid=avoid, fontsize=8.5)  # fmt: skip
+                          avoid=avoid, shown_in=shown, fontsize=8.5)  # fmt: skip
     elif len(ctx.wards) and len(ctx.wards) <= 20:
         maps.place_labels(ax, ctx.wards, list(ctx.wards["ward_name"]), obstacles, avoid=avoid,
-                          fontsize=7)  # fmt: skip
-    maps.north_arrow(ax)
-    maps.scale_bar(ax)
+                          shown_in=shown, fontsize=7, max_cover=0.1)  # fmt: skip
+    corners = maps.quiet_corners(ax, ctx.footprint)  # keep the furniture off the data
+    maps.north_arrow(ax, next(c for c in corners if c.startswith("upper")))
+    maps.scale_bar(ax, loc=next(c for c in corners if c.startswith("lower")))
     _insets(ctx, fig, kind, hot)
     _legend(ctx, fig, kind, hot)
     return fig
@@ -477,7 +481,7 @@ def _insets(ctx: _Context, fig: Figure, kind: str, hot) -> None:
             spine.set_edgecolor(maps.INSET_FRAME)
             spine.set_linewidth(1.2)
         maps.scale_bar(ax, fontsize=6.5)
-        ax.set_title(_short(f"{inset.number}  {inset.title}", 58), fontsize=8, loc="left",
+        ax.set_title(wrap(_short(f"{inset.number}  {inset.title}", 100), 52), fontsize=8, loc="left",
                      fontweight="bold", color=maps.INSET_FRAME, pad=3)  # fmt: skip
 
 
