@@ -277,7 +277,7 @@ def quiet_corners(ax, footprint: shapely.Geometry | None) -> list[str]:
     }
     if footprint is None:
         return list(boxes)
-    return sorted(boxes, key=lambda k: (round(footprint.intersection(boxes[k]).area / (w * h), 2)))
+    return sorted(boxes, key=lambda k: round(footprint.intersection(boxes[k]).area / (w * h), 2))
 
 
 def north_arrow(ax, corner: str = "upper right", size: float = 11) -> None:

@@ -626,7 +626,7 @@ def _priorities(ctx: _Context) -> Figure:
         fig.text(x0 + 0.005, BODY_TOP - 0.01, label, fontsize=11, fontweight="bold", va="top",
                  color=ACCENT)  # fmt: skip
         if t is None:
-            not_available(fig, (x0 + 0.005, 0.50, x0 + width - 0.01, BODY_TOP - 0.05), label,
+            not_available(fig, (x0 + 0.005, 0.50, x0 + width - 0.01, BODY_TOP - 0.05), "",
                           data.why_missing(name))  # fmt: skip
             continue
         previous = previous_complete(ctx.period, data.infos)
@@ -658,7 +658,7 @@ def _priorities(ctx: _Context) -> Figure:
     success = data.table("success_measures")
     fig.text(0.03, 0.47, "Success measures", fontsize=11, fontweight="bold", color=ACCENT)
     if success is None:
-        not_available(fig, (0.03, 0.12, 0.97, 0.45), "Success measures",
+        not_available(fig, (0.03, 0.12, 0.97, 0.45), "",
                       data.why_missing("success_measures"))  # fmt: skip
         return fig
     s = success[

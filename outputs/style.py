@@ -149,10 +149,12 @@ def not_available(fig: Figure, rect: Sequence[float], heading: str, reason: str)
             fc="#f6f6f6", ec=RULE, lw=0.8, transform=fig.transFigure,
         )
     )  # fmt: skip
-    fig.text(x0 + 0.015, y1 - 0.03, heading, ha="left", va="top", fontsize=10, fontweight="bold")
+    if heading:
+        fig.text(x0 + 0.015, y1 - 0.03, heading, ha="left", va="top", fontsize=10,
+                 fontweight="bold")  # fmt: skip
     fig.text(
         x0 + 0.015,
-        y1 - 0.07,
+        y1 - (0.07 if heading else 0.025),
         wrap(f"Not available in this run: {reason}", int((x1 - x0) * 150)),
         ha="left",
         va="top",
