@@ -7,7 +7,9 @@ CREATE SCHEMA IF NOT EXISTS build;  -- this run's marts, published to marts.* on
 CREATE SCHEMA IF NOT EXISTS marts;
 CREATE SCHEMA IF NOT EXISTS audit;
 
--- Every input row that could not be loaded, with where it was and why.
+-- Every input line that could not be loaded as a record, with where it was and why. A line that
+-- is not one record has column '_row' and its whole raw text as value; a record whose required
+-- value is blank or malformed has one row per such cell.
 CREATE TABLE IF NOT EXISTS quarantine.rejects (
     source   VARCHAR NOT NULL,
     file     VARCHAR NOT NULL,
@@ -18,17 +20,51 @@ CREATE TABLE IF NOT EXISTS quarantine.rejects (
     load_id  VARCHAR NOT NULL
 );
 
--- One row per input file per load: what makes loaded + rejected == data lines auditable.
-CREATE TABLE IF NOT EXISTS audit.loads (
-    load_id       VARCHAR NOT NULL,
-    source        VARCHAR NOT NULL,
-    file          VARCHAR NOT NULL,
-    sha256        VARCHAR NOT NULL,
-    data_lines    BIGINT NOT NULL,
-    rows_loaded   BIGINT NOT NULL,
-    rows_rejected BIGINT NOT NULL,
-    loaded_at     TIMESTAMP NOT NULL
+-- Malformed optional values (an age, a time, a coordinate, a flag): the cell became NULL and the
+-- record was kept.
+CREATE TABLE IF NOT EXISTS quarantine.cell_issues (
+    source   VARCHAR NOT NULL,
+    file     VARCHAR NOT NULL,
+    line     BIGINT NOT NULL,
+    "column" VARCHAR NOT NULL,
+    value    VARCHAR,
+    reason   VARCHAR NOT NULL,
+    load_id  VARCHAR NOT NULL
 );
+
+-- Records loaded again under the same key (crime reference, police.uk Crime ID): only the kept
+-- version (kept_file, kept_line) counts.
+CREATE TABLE IF NOT EXISTS quarantine.duplicates (
+    source    VARCHAR NOT NULL,
+    file      VARCHAR NOT NULL,
+    line      BIGINT NOT NULL,
+    "key"     VARCHAR NOT NULL,
+    kept_file VARCHAR NOT NULL,
+    kept_line BIGINT NOT NULL,
+    load_id   VARCHAR NOT NULL
+);
+
+-- One row per input file per load. For text files, rows_loaded + rows_rejected + header_lines +
+-- blank_lines == physical_lines, counted from the bytes by a pass no parser shares.
+CREATE TABLE IF NOT EXISTS audit.loads (
+    load_id        VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,
+    file           VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    data_lines     BIGINT NOT NULL,
+    rows_loaded    BIGINT NOT NULL,
+    rows_rejected  BIGINT NOT NULL,
+    loaded_at      TIMESTAMP NOT NULL
+);
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS encoding VARCHAR;
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS reader VARCHAR;  -- pyarrow | pyarrow+csv | csv | pyogrio
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS physical_lines BIGINT;  -- NULL: not a text file
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS header_lines BIGINT DEFAULT 0;
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS blank_lines BIGINT DEFAULT 0;
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS cell_issues BIGINT DEFAULT 0;
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS rows_duplicate BIGINT DEFAULT 0;
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS duplicate_of VARCHAR;  -- same bytes as that file: not loaded again
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS columns VARCHAR[];  -- canonical columns the file has
 
 -- One row per pipeline run: definition, inputs and package versions, so a refresh can be repeated.
 CREATE TABLE IF NOT EXISTS audit.runs (
