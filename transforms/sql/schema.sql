@@ -66,13 +66,26 @@ ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS rows_duplicate BIGINT DEFAULT 0
 ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS duplicate_of VARCHAR;  -- same bytes as that file: not loaded again
 ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS columns VARCHAR[];  -- canonical columns the file has
 
--- One row per pipeline run: definition, inputs and package versions, so a refresh can be repeated.
+-- One row per pipeline run, failed and killed ones included (status running | success | failed |
+-- interrupted, the step where it stopped): definition, settings, inputs and package versions, so a
+-- refresh can be repeated and a failure traced.
 CREATE TABLE IF NOT EXISTS audit.runs (
-    run_id          VARCHAR NOT NULL,
-    finished_at     TIMESTAMP NOT NULL,
-    settings_file   VARCHAR NOT NULL,
-    definition_id   VARCHAR NOT NULL,
-    definition_hash VARCHAR NOT NULL,
-    input_hashes    VARCHAR NOT NULL,  -- JSON: {file: sha256}
-    package_versions VARCHAR NOT NULL  -- JSON: {package: version}
+    run_id           VARCHAR NOT NULL,
+    finished_at      TIMESTAMP,
+    settings_file    VARCHAR,
+    definition_id    VARCHAR,
+    definition_hash  VARCHAR,
+    input_hashes     VARCHAR,  -- JSON: {file: sha256}
+    package_versions VARCHAR   -- JSON: {package: version}
 );
+ALTER TABLE audit.runs ALTER COLUMN finished_at DROP NOT NULL;
+ALTER TABLE audit.runs ALTER COLUMN settings_file DROP NOT NULL;
+ALTER TABLE audit.runs ALTER COLUMN definition_id DROP NOT NULL;
+ALTER TABLE audit.runs ALTER COLUMN definition_hash DROP NOT NULL;
+ALTER TABLE audit.runs ALTER COLUMN input_hashes DROP NOT NULL;
+ALTER TABLE audit.runs ALTER COLUMN package_versions DROP NOT NULL;
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP;
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'success';
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS stopped_at VARCHAR;  -- the step that failed
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS error VARCHAR;
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS settings VARCHAR;  -- JSON of the settings used
