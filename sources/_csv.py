@@ -280,6 +280,7 @@ class ParsedFile:
     physical_lines: int
     header_lines: int
     blank_lines: int
+    numeric: frozenset[str] = frozenset()  # columns pyarrow parsed as numbers (see `_arrow`)
 
     @property
     def data_lines(self) -> int:
@@ -307,8 +308,11 @@ def _header(path: Path, data: bytes) -> tuple[list[str], int]:
     raise InputFormatError(path, problem="the file is empty (no header row)")
 
 
-def _arrow(buffer: bytes, n: int, include: list[int]) -> tuple[pa.Table, int]:
-    """Parse header-less CSV bytes into string columns c<i>; returns the table and invalid rows."""
+def _arrow(
+    buffer: bytes, n: int, include: list[int], types: dict[int, pa.DataType] | None = None
+) -> tuple[pa.Table, int]:
+    """Parse header-less CSV bytes into columns c<i> (strings unless `types` says a number; an
+    empty field is NULL); returns the table and the number of invalid rows."""
     invalid = 0
 
     def count_invalid(_row) -> str:
@@ -319,13 +323,13 @@ def _arrow(buffer: bytes, n: int, include: list[int]) -> tuple[pa.Table, int]:
     names = [f"c{i}" for i in range(n)]
     table = pacsv.read_csv(
         pa.py_buffer(buffer),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
         parse_options=pacsv.ParseOptions(invalid_row_handler=count_invalid),
         convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in names},
+            column_types={c: (types or {}).get(i, pa.string()) for i, c in enumerate(names)},
             include_columns=[names[i] for i in include],
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
+            null_values=[""],  # only the empty field: never "NA", "NaN" or "N/A"
+            strings_can_be_null=True,
         ),
     )
     return table, invalid
@@ -439,19 +443,27 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
     include = sorted(found.values())
     names = {i: name for name, i in found.items()}
 
-    text, reader, rejects, blank = None, "pyarrow", [], 0
+    text, reader, rejects, blank, numeric = None, "pyarrow", [], 0, frozenset()
     if header_line == 1:
         first_nl = data.find(b"\n")
         first = data if first_nl < 0 else data[:first_nl]
         if b"\r" not in first.rstrip(b"\r"):  # lone CRs: let the line index sort them out
             body = b"" if first_nl < 0 else data[first_nl + 1 :]
-            try:
-                table, invalid = _arrow(body, n, include)
+            numbers = {found[c.name]: NUMERIC[c.type] for c in spec.columns
+                       if c.type in NUMERIC and c.name in found}  # fmt: skip
+            try:  # numbers parsed by pyarrow when every one parses; else all as text
+                table, invalid = _arrow(body, n, include, numbers)
+                numeric = frozenset(names[i] for i in numbers)
             except pa.ArrowInvalid:
-                table, invalid = None, 1
+                try:
+                    table, invalid = _arrow(body, n, include)
+                except pa.ArrowInvalid:
+                    table, invalid = None, 1
             if table is not None and invalid == 0 and table.num_rows + 1 == physical:
                 lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
                 text = table
+            else:
+                numeric = frozenset()
     if text is None:
         text, lines, reader, rejects, blank = _parse_lines(data, header_line, n, include)
     text = text.rename_columns([names[int(c[1:])] for c in text.column_names])
@@ -477,6 +489,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
         physical_lines=physical,
         header_lines=1,
         blank_lines=blank + (header_line - 1),
+        numeric=numeric,
     )
 
 
@@ -525,6 +538,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+NUMERIC = {"int": pa.int64(), "float": pa.float64()}  # column types pyarrow may parse itself
 SQL_TYPES = {
     "int": "BIGINT",
     "float": "DOUBLE",
@@ -643,15 +657,20 @@ def _pattern_kwargs(spec: Spec, name: str) -> dict:
     return {}
 
 
-@dataclass(frozen=True)
-class Typing:
-    """SQL over a relation `_text` (text columns by canonical name, `_file`, `_line`) that types it
-    under a column map: the kept rows, one reject per bad required cell, one issue per bad cell
-    of a kept row."""
+# Whitespace a value may be padded with (NBSP comes from Excel). Only padded values are trimmed:
+# trimming every cell costs more than the rest of the typing put together.
+_PAD_CHARS = "chr(32) || chr(9) || chr(13) || chr(10) || chr(160)"
+TYPED_COLUMNS = ("_ok", "_rejects", "_cells")  # verdict columns dropped once issues are moved out
 
-    rows: str
-    rejects: str
-    cells: str
+
+def _trimmed(expr: str) -> str:
+    """The value with surrounding whitespace removed, NULL when nothing is left; only values that
+    start or end with whitespace are trimmed (checking the first and last code point is cheap)."""
+    pad = "(32, 9, 10, 13, 160)"
+    return (
+        f"CASE WHEN {expr} = '' THEN NULL WHEN ascii({expr}) IN {pad} OR ascii(reverse({expr})) IN"
+        f" {pad} THEN nullif(trim({expr}, {_PAD_CHARS}), '') ELSE {expr} END"
+    )
 
 
 def _stage(expr: str, name: str) -> str:
@@ -661,54 +680,73 @@ def _stage(expr: str, name: str) -> str:
     return expr
 
 
-def typing_sql(spec: Spec, columns: Sequence[ColumnSpec], present: set[str]) -> Typing:
-    """Build the three statements for the columns of one batch (`present`: columns in the text)."""
-    trims, parses, bads, values, oks, rejects, cells = [], [], [], [], [], [], []
-    src = _lit(spec.source)
+def typing_sql(
+    spec: Spec,
+    columns: Sequence[ColumnSpec],
+    present: set[str],
+    numeric: frozenset[str] = frozenset(),
+) -> str:
+    """One SELECT over `_text` (text columns by canonical name, `_file`, `_line`) that types every
+    column under the column map, in one pass, and gives each row its verdicts:
+
+    - `_ok`: no required value is blank or malformed (otherwise the row is a reject);
+    - `_rejects`: one {column, value, reason} per bad required cell (NULL when none);
+    - `_cells`: one {column, value, reason} per bad optional cell, whose value became NULL.
+
+    `numeric`: columns pyarrow already parsed as numbers (their text is their value as text).
+    """
+    trims, parses, bads, values, oks, rejects, cells, flags = [], [], [], [], [], [], [], []
     for col in columns:
         name = col.name
         sql = column_sql(col)
         if name not in present:
             values.append(f"NULL::{sql.sql_type} AS {_q(name)}")
             continue
-        raw, t = _q(name), _q(f"{name}__t")
-        trims.append(f"{raw}, nullif(trim({raw}), '') AS {t}")
-        parses.append(f"{_stage(sql.parse, name)} AS {_q(f'{name}__p')}")
-        bad = _q(f"{name}__bad")
+        raw, t, bad = _q(name), _q(f"{name}__t"), _q(f"{name}__bad")
+        if name in numeric:
+            trims.append(f"{raw} AS {t}")
+            parse = "§T"
+            text = f"CAST({raw} AS VARCHAR)"
+        else:
+            trims.append(f"{_trimmed(raw)} AS {t}")
+            parse = sql.parse
+            text = raw
+        parses.append(f"{_stage(parse, name)} AS {_q(f'{name}__p')}")
         bads.append(f"{_stage(sql.bad, name)} AS {bad}")
         values.append(f"{_stage(sql.value, name)} AS {_q(name)}")
         reason = _stage(sql.reason, name)
+        issue = f"{{'column': {_lit(name)}, 'value': coalesce({text}, ''), 'reason': §R}}"
         if col.required:
             oks.append(f"NOT ({t} IS NULL OR {bad})")
             why = f"CASE WHEN {t} IS NULL THEN 'required value is blank' ELSE {reason} END"
-            rejects.append(
-                f"SELECT {src} AS source, _file AS file, _line AS line, {_lit(name)} AS"
-                f" \"column\", coalesce({raw}, '') AS value, {why} AS reason FROM _staged"
-                f" WHERE {t} IS NULL OR {bad}"
-            )
+            rejects.append(f"CASE WHEN {t} IS NULL OR {bad} THEN {issue.replace('§R', why)} END")
         elif sql.bad != "false":
-            cells.append(
-                f"CASE WHEN {bad} THEN {{'column': {_lit(name)}, 'value': coalesce({raw}, ''),"
-                f" 'reason': {reason}}} END"
-            )
+            flags.append(bad)
+            cells.append(f"CASE WHEN {bad} THEN {issue.replace('§R', reason)} END")
     ok = " AND ".join(oks) or "true"
-    staged = (
-        f"(SELECT *, {', '.join(bads) or 'NULL AS _nothing'} FROM (SELECT *,"
-        f" {', '.join(parses) or 'NULL AS _nothing2'} FROM (SELECT _file, _line"
-        f"{''.join(', ' + t for t in trims)} FROM _text)))"
+    verdicts = [f"{ok} AS _ok"]
+    verdicts.append(
+        f"CASE WHEN NOT ({ok}) THEN list_filter([{', '.join(rejects)}], x -> x IS NOT NULL) END AS _rejects"
+        if rejects
+        else 'NULL::STRUCT("column" VARCHAR, value VARCHAR, reason VARCHAR)[] AS _rejects'
     )
-    with_staged = f"WITH _staged AS {staged} "
-    rows = f"{with_staged}SELECT {', '.join(values)}, _file, _line FROM _staged WHERE {ok}"
-    cell_sql = ""
-    if cells:
-        cell_sql = (
-            f"{with_staged}SELECT {src} AS source, _file AS file, _line AS line,"
-            ' i.column AS "column", i.value AS value, i.reason AS reason FROM (SELECT _file, _line,'
-            f" unnest(list_filter([{', '.join(cells)}], x -> x IS NOT NULL)) AS i"
-            f" FROM _staged WHERE {ok})"
-        )
-    reject_sql = f"{with_staged}{' UNION ALL '.join(rejects)}" if rejects else ""
-    return Typing(rows, reject_sql, cell_sql)
+    verdicts.append(
+        f"CASE WHEN {' OR '.join(flags)} THEN list_filter([{', '.join(cells)}], x -> x IS NOT NULL) END AS _cells"
+        if cells
+        else 'NULL::STRUCT("column" VARCHAR, value VARCHAR, reason VARCHAR)[] AS _cells'
+    )
+    staged = (
+        f"SELECT *, {', '.join(bads) or 'NULL AS _nothing'} FROM (SELECT *,"
+        f" {', '.join(parses) or 'NULL AS _nothing2'} FROM (SELECT _file, _line"
+        f"{''.join(', ' + t for t in trims)}, {', '.join(_q(c.name) for c in columns if c.name in present) or 'NULL AS _nothing3'} FROM _text))"
+    )
+    return f"SELECT {', '.join(values)}, _file, _line, {', '.join(verdicts)} FROM ({staged})"
+
+
+def issues_sql(table: str, source: str) -> tuple[str, str]:
+    """SQL selecting the rejects and the cell issues recorded in a typed table's verdicts."""
+    base = f'SELECT {_lit(source)} AS source, _file AS file, _line AS line, i.column AS "column", i.value AS value, i.reason AS reason FROM (SELECT _file, _line, unnest({{}}) AS i FROM {table} WHERE {{}})'
+    return base.format("_rejects", "NOT _ok"), base.format("_cells", "_ok AND _cells IS NOT NULL")
 
 
 def batch_text(parsed: Sequence[ParsedFile], names: Sequence[str]) -> pa.Table:
@@ -817,14 +855,19 @@ def _type_in_memory(
     """Type parsed files in a throwaway DuckDB: (rows kept, rejects, cell issues) as frames."""
     names = [c.name for c in columns]
     present = {n for p in parsed for n in p.text.column_names}
-    sql = typing_sql(spec, columns, present)
+    sql = typing_sql(spec, columns, present, parsed[0].numeric)
     con = duckdb.connect()
     try:
         con.register("_text", batch_text(parsed, [n for n in names if n in present]))
         refuse_us_dates(con, spec, parsed)
-        typed = _frame(con.sql(sql.rows + " ORDER BY _file, _line"))
-        rejected = con.sql(sql.rejects).df() if sql.rejects else None
-        cells = con.sql(sql.cells).df() if sql.cells else None
+        con.execute(f"CREATE TEMP TABLE _typed AS {sql}")
+        rejects_sql, cells_sql = issues_sql("_typed", spec.source)
+        rejected = con.sql(rejects_sql).df()
+        cells = con.sql(cells_sql).df()
+        keep = ", ".join(_q(n) for n in names)
+        typed = _frame(
+            con.sql(f"SELECT {keep}, _file, _line FROM _typed WHERE _ok ORDER BY _file, _line")
+        )
     finally:
         con.close()
     typed["_line"] = typed["_line"].astype("int64")

@@ -23,7 +23,16 @@ from pathlib import Path
 
 import duckdb
 
-from sources._csv import ParsedFile, Spec, batch_text, parse_file, refuse_us_dates, typing_sql
+from sources._csv import (
+    TYPED_COLUMNS,
+    ParsedFile,
+    Spec,
+    batch_text,
+    issues_sql,
+    parse_file,
+    refuse_us_dates,
+    typing_sql,
+)
 
 BATCH_ROWS = 1_000_000  # rows typed per SQL pass: bounds memory, amortises per-statement cost
 
@@ -78,29 +87,27 @@ def load_csv_files(
     batch: list[ParsedFile] = []
     rows_in_batch = 0
     created = False
+    columns = list(spec.columns)
 
     def flush() -> None:
+        """Type the batch in one SQL pass into the loading table (verdicts included)."""
         nonlocal batch, rows_in_batch, created
         if not batch:
             return
         present = {n for p in batch for n in p.text.column_names if n != "_line"}
-        columns = list(spec.columns)
-        sql = typing_sql(spec, columns, present)
+        sql = typing_sql(spec, columns, present, batch[0].numeric)
         con.register("_text", batch_text(batch, [c.name for c in columns if c.name in present]))
         try:
             refuse_us_dates(con, spec, batch)
             if not created:
-                con.execute(f"CREATE TABLE {loading} AS {sql.rows} LIMIT 0")
-                con.execute(f"ALTER TABLE {loading} ADD COLUMN _load_id VARCHAR")
+                con.execute(
+                    f"CREATE TABLE {loading} AS SELECT *, ? AS _load_id FROM ({sql}) LIMIT 0",
+                    [load_id],
+                )
                 created = True
             con.execute(
-                f"INSERT INTO {loading} BY NAME SELECT *, ? AS _load_id FROM ({sql.rows})",
-                [load_id],
+                f"INSERT INTO {loading} BY NAME SELECT *, ? AS _load_id FROM ({sql})", [load_id]
             )
-            if sql.rejects:
-                con.execute(f"INSERT INTO _rejects BY NAME {sql.rejects}")
-            if sql.cells:
-                con.execute(f"INSERT INTO _cells BY NAME {sql.cells}")
             for p in batch:
                 if len(p.rejects):
                     con.register("_parse_rejects", p.rejects)
@@ -128,6 +135,8 @@ def load_csv_files(
         loads.append(record)
         if record["duplicate_of"] is None:
             seen[parsed.sha256] = parsed.file
+            if batch and batch[0].numeric != parsed.numeric:
+                flush()  # a batch holds one set of column types
             batch.append(parsed)
             rows_in_batch += parsed.text.num_rows
             if rows_in_batch >= BATCH_ROWS:
@@ -136,12 +145,18 @@ def load_csv_files(
             progress(i + 1, len(paths))
     flush()
     if not created:  # no file had a record: an empty table with the typed columns
-        sql = typing_sql(spec, list(spec.columns), set())
         con.execute("CREATE TEMP TABLE _text (_file VARCHAR, _line BIGINT)")
+        sql = typing_sql(spec, columns, set())
         con.execute(
-            f"CREATE TABLE {loading} AS SELECT *, NULL::VARCHAR AS _load_id FROM ({sql.rows}) LIMIT 0"
+            f"CREATE TABLE {loading} AS SELECT *, NULL::VARCHAR AS _load_id FROM ({sql}) LIMIT 0"
         )
         con.execute("DROP TABLE _text")
+    rejects_sql, cells_sql = issues_sql(loading, source)
+    con.execute(f"INSERT INTO _rejects BY NAME {rejects_sql}")
+    con.execute(f"INSERT INTO _cells BY NAME {cells_sql}")
+    con.execute(f"DELETE FROM {loading} WHERE NOT _ok")
+    for verdict in TYPED_COLUMNS:
+        con.execute(f"ALTER TABLE {loading} DROP COLUMN {verdict}")
     _find_duplicates(con, loading, source, dedup)
     _commit(con, table, loading, source, load_id, loads)
     return _summary(con, source, load_id)
