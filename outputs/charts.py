@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from outputs.findings import PeriodInfo
-from transforms.rates import rate_ci
+from transforms.disclosure import rate_from_count
 
 AREA_COLOUR = "#b2182b"
 COUNTY_COLOUR = "#6b6b6b"
@@ -105,7 +105,7 @@ def rate_by_decile(lsoa_rates: pd.DataFrame, deprivation: pd.DataFrame) -> pd.Da
     by = joined.groupby(joined["imd_decile"].astype(int)).agg(
         count=("count", "sum"), population=("population", "sum"), lsoas=("lsoa_code", "size")
     )
-    rate, lower, upper = rate_ci(by["count"], by["population"])
+    rate, lower, upper = rate_from_count(by["count"], by["population"])
     return by.assign(
         rate_per_1000=rate.to_numpy(), ci_lower=lower.to_numpy(), ci_upper=upper.to_numpy()
     ).reset_index(names="imd_decile")

@@ -9,7 +9,6 @@ run leaves the previous packs untouched.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -310,7 +309,7 @@ def write_manifest(folder: Path, files: Sequence[Path], **fields: object) -> Pat
         entries.append(
             {"file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         )
-    record = {**fields, "published_at": datetime.now(UTC).isoformat(), "files": entries}
+    record = {**fields, "written_at": datetime.now(UTC).isoformat(), "files": entries}
     path = folder / MANIFEST
     path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     return path
@@ -365,22 +364,28 @@ def swap_in(staged: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+STAGING = ".staging"
+
+
+def staging_dir(output_dir: Path, run_id: str) -> Path:
+    """Where a run writes its outputs until every blocking check has passed (same file system)."""
+    return output_dir / STAGING / run_id
+
+
 def staged_folders(staging: Path) -> list[Path]:
-    """The period folders under a staging root (<staging>/<audience>/<period>)."""
+    """The period folders under a run's staging folder (<staging>/<audience>/<period>)."""
     return sorted(p for p in staging.glob("*/*") if p.is_dir())
 
 
-def publish_staged(staging: Path, output_dir: Path) -> list[Path]:
-    """Swap every staged period folder into `output_dir`, then remove the staging root.
-
-    Returns the published files (with their final paths)."""
+def swap_in_staged(output_dir: Path, run_id: str) -> list[Path]:
+    """Swap each of a run's staged period folders into `output_dir` in one atomic step, then clear
+    every run's staging (a killed run leaves its own behind). Returns the published files."""
+    staging = staging_dir(output_dir, run_id)
     published = []
     for folder in staged_folders(staging):
         target = output_dir / folder.relative_to(staging)
         names = sorted(p.name for p in folder.iterdir())
         swap_in(folder, target)
         published += [target / n for n in names]
-    shutil.rmtree(staging, ignore_errors=True)
-    with contextlib.suppress(OSError):  # the staging area itself, once no run uses it
-        staging.parent.rmdir()
+    shutil.rmtree(output_dir / STAGING, ignore_errors=True)
     return published

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +26,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 DEFAULT_DEMO_DIR = Path("data/demo")
 DEFAULT_SETTINGS_PATH = Path("config/settings.yaml")
+FAULT_ENV = "SNA_FAULT_KILL_AT_STEP"  # fault tests only: SIGKILL the run when this step starts
 SettingsOption = Annotated[Path, typer.Option("--settings", "-s", help="Settings YAML.")]
 
 
@@ -35,6 +38,7 @@ class _ProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
         self.check_steps: set[str] = set()
         self.failed_checks: list[str] = []
+        self.failure: tuple[str, str] | None = None  # (step, error) of the first failed step
         self.skipped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -45,6 +49,8 @@ class _ProgressHandler(logging.Handler):
         kind, step = event.event_type_value, event.step_key or ""
         if kind == "STEP_START":
             self.started[step] = time.perf_counter()
+            if os.environ.get(FAULT_ENV) == step:  # fault tests: die here, as a killed run would
+                os.kill(os.getpid(), signal.SIGKILL)
         elif kind == "STEP_SUCCESS" and step not in self.check_steps:
             took = time.perf_counter() - self.started.get(step, time.perf_counter())
             console.print(f"  [green]done[/green] {step.replace('__', '.')} [dim]{took:.1f}s[/dim]")
@@ -52,6 +58,7 @@ class _ProgressHandler(logging.Handler):
             error = event.step_failure_data.error
             while error.cause is not None:  # the reader's own message, not Dagster's wrapper
                 error = error.cause
+            self.failure = (step.replace("__", "."), error.message.strip())
             console.print(f"  [red]FAILED[/red] {step.replace('__', '.')}: {error.message.strip()}")
         elif kind == "STEP_SKIPPED" or (
             kind == "ENGINE_EVENT" and "Not executing" in event.message
@@ -101,7 +108,9 @@ def demo(
     console.print(f"  {manifest.summary()}")
 
 
-def run_pipeline(settings_path: Path, handler: _ProgressHandler | None = None) -> bool:
+def run_pipeline(
+    settings_path: Path, handler: _ProgressHandler | None = None, run_id: str | None = None
+) -> bool:
     """Materialise every asset for one settings file, in process; True when all steps and checks passed."""
     os.environ[SETTINGS_ENV] = str(settings_path.resolve())
     from pipelines.definitions import defs
@@ -115,6 +124,7 @@ def run_pipeline(settings_path: Path, handler: _ProgressHandler | None = None) -
         run_config={"loggers": {"progress": {}}},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
+        run_id=run_id,
     )
     return result.success and not handler.failed_checks
 
@@ -135,19 +145,39 @@ def run(
     audience: AudienceOption = None,
 ) -> None:
     """Run the whole SNA for one settings file: ingest, classify, rates, outputs."""
+    from pipelines.runs import RunLocked, record_end, run_lock
+    from transforms.db import connect
+    from transforms.definition import DefinitionError, load_definition
+
     if audience is not None:
         os.environ[AUDIENCE_ENV] = audience
-    try:
+    try:  # everything is validated before anything is written
         loaded = load_settings(settings)
-    except SettingsError as exc:
+        load_definition(loaded.definition)
+    except (SettingsError, DefinitionError, FileNotFoundError) as exc:
         console.print(f"[red]Settings error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
-    started_at = time.time()
-    started = time.perf_counter()
-    handler = _ProgressHandler()
-    ok = run_pipeline(loaded.path, handler)
-    took = time.perf_counter() - started
+    run_id = str(uuid.uuid4())
+    try:
+        with run_lock(loaded.database, run_id):
+            console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
+            started = time.perf_counter()
+            handler = _ProgressHandler()
+            ok = run_pipeline(loaded.path, handler, run_id=run_id)
+            took = time.perf_counter() - started
+            if not ok:
+                step, error = handler.failure or (
+                    "checks",
+                    "blocking checks failed: " + ", ".join(handler.failed_checks),
+                )
+                con = connect(loaded.database)
+                try:
+                    record_end(con, run_id, "failed", stopped_at=step, error=error)
+                finally:
+                    con.close()
+    except RunLocked as exc:
+        console.print(f"[red]Not started:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if not ok:
         console.print(
             f"[red]The run did not complete ({took:.1f}s).[/red] {handler.skipped} later steps"
@@ -156,18 +186,16 @@ def run(
         for name in handler.failed_checks:
             console.print(f"  failed check: {name}")
         raise typer.Exit(1)
-    _summary(loaded.database, loaded.output_dir, took, since=started_at)
+    _summary(loaded.database, loaded.output_dir, took, run_id)
 
 
-def _published_since(output_dir: Path, since: float) -> list[tuple[str, list[Path]]]:
-    """(audience/period, files) of every period folder this run published, from the manifests
-    the publish step writes (files left from earlier runs are not listed)."""
-    from datetime import datetime
-
+def _published_by(output_dir: Path, run_id: str) -> list[tuple[str, list[Path]]]:
+    """(audience and period, files) of every period folder this run published, from the manifests
+    the publish step writes: files left by earlier runs are never listed."""
     out = []
     for manifest in sorted(output_dir.glob("*/*/manifest.json")):
         record = json.loads(manifest.read_text(encoding="utf-8"))
-        if datetime.fromisoformat(record["published_at"]).timestamp() < since:
+        if record.get("run_id") != run_id:
             continue
         folder = manifest.parent
         label = f"{record.get('audience', folder.parent.name)} {record.get('period', folder.name)}"
@@ -175,7 +203,7 @@ def _published_since(output_dir: Path, since: float) -> list[tuple[str, list[Pat
     return out
 
 
-def _summary(database: Path, output_dir: Path, took: float, since: float) -> None:
+def _summary(database: Path, output_dir: Path, took: float, run_id: str) -> None:
     """Where the outputs are, and what was loaded and rejected."""
     from transforms.db import connect
 
@@ -194,7 +222,7 @@ def _summary(database: Path, output_dir: Path, took: float, since: float) -> Non
         table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
     console.print(table)
     console.print(f"[green]Done in {took:.1f}s.[/green] Database: [bold]{database}[/bold]")
-    published = _published_since(output_dir, since)
+    published = _published_by(output_dir, run_id)
     if not published:
         console.print(f"No files were published by this run in [bold]{output_dir}[/bold].")
     for label, files in published:

@@ -3,39 +3,109 @@
 An analyst points a settings YAML at their own files without editing code. Relative paths are
 resolved against the folder `sna` is run from (the project root for `make run`), so the same file
 works from the CLI, from `dg dev` and from tests.
+
+The file is typed: an unknown key, a misspelt key or a value of the wrong type is an error that
+names the file and the key and suggests the nearest valid key, before anything is read or
+written (a silently ignored `supress_small_counts: true` is worse than a refusal).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from sources.registry import INPUTS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETTINGS = PROJECT_ROOT / "config" / "settings.yaml"
 SETTINGS_ENV = "SNA_SETTINGS"
 AUDIENCE_ENV = "SNA_AUDIENCE"  # set by `sna run --audience`; overrides the settings file
-AUDIENCES = ("public", "partner")
-PERIOD_LABEL = re.compile(r"^\d{4}(/\d{2})?$")
+Audience = Literal["public", "partner"]
+AUDIENCES: tuple[str, ...] = ("public", "partner")
+PERIOD_LABEL = re.compile(r"^\d{4}(/\d{2})?$")  # "2023" (calendar) or "2023/24" (financial)
 
 PeriodType = Literal["calendar_year", "financial_year"]
-INPUT_KEYS = (
-    "police_extract",
-    "police_uk",
-    "lsoa_boundaries",
-    "area_lookup",
-    "population",
-    "deprivation",
-)
-REQUIRED_INPUTS = ("lsoa_boundaries", "population")
+INPUT_KEYS = tuple(spec.key for spec in INPUTS)
+REQUIRED_INPUTS = tuple(spec.key for spec in INPUTS if spec.required)
+POLICE_INPUTS = ("police_extract", "police_uk")
 
 
 class SettingsError(ValueError):
     """A settings file that cannot be used, with the file and key named."""
+
+
+class DateRange(BaseModel):
+    """The plausible window for event dates: earlier or later dates stop the run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+# One optional path or glob per registered input (sources.registry), nothing else.
+_Inputs = create_model(
+    "Inputs",
+    __config__=ConfigDict(extra="forbid"),
+    **{key: (str | None, None) for key in INPUT_KEYS},
+)
+
+
+class _SettingsFile(BaseModel):
+    """The settings YAML as written (paths not yet resolved)."""
+
+    model_config = ConfigDict(extra="forbid")
+    area_name: str
+    area_code: str | None = None
+    period: PeriodType = "financial_year"
+    definition: str
+    population_year: int | None = Field(default=None, ge=1990, le=2100)
+    max_outside_area_share: float = Field(default=0.10, ge=0, le=1)
+    max_reject_share: float = Field(default=0.005, ge=0, le=1)
+    date_range: DateRange | None = None
+    report_periods: list[str] | None = None
+    audience: Audience | None = None  # None: config/disclosure.yaml's default_audience
+    inputs: _Inputs
+    database: str
+    output_dir: str
+
+    @field_validator("report_periods", mode="before")
+    @classmethod
+    def _period_labels(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        labels = [str(v) for v in value] if isinstance(value, list) else value
+        if not isinstance(labels, list) or not all(PERIOD_LABEL.match(v) for v in labels):
+            raise ValueError("must be a list of period labels such as '2023/24' or '2023'")
+        return labels
+
+    @field_validator("area_name", "area_code", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str | int):
+            raise ValueError(f"must be plain text, got {type(value).__name__} {value!r}")
+        return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -52,8 +122,10 @@ class Settings:
     output_dir: Path
     population_year: int | None = None
     max_outside_area_share: float = 0.10
+    max_reject_share: float = 0.005
+    date_range: DateRange | None = None
+    report_periods: tuple[str, ...] | None = None
     base_dir: Path = field(default_factory=Path.cwd)
-    report_periods: tuple[str, ...] = ()  # empty: the latest complete period
     audience: str | None = None  # None: config/disclosure.yaml's default_audience
 
     @property
@@ -68,6 +140,33 @@ def _resolve(value: str, base: Path) -> str:
     return expanded if os.path.isabs(expanded) else str(base / expanded)
 
 
+_MESSAGES = {
+    "period": "'period' must be calendar_year or financial_year",
+    "max_outside_area_share": "'max_outside_area_share' must be a share between 0 and 1",
+    "max_reject_share": "'max_reject_share' must be a share between 0 and 1",
+    "population_year": "'population_year' must be a year such as 2022",
+    "audience": "'audience' must be one of ['public', 'partner']",
+}
+
+
+def _explain(error: dict[str, Any]) -> str:
+    """One pydantic error in an analyst's words, with the nearest valid key for a typo."""
+    loc = [str(p) for p in error["loc"]]
+    where = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        model = _Inputs if loc[0] == "inputs" else _SettingsFile
+        valid = list(model.model_fields)
+        near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
+        hint = f"; did you mean '{near[0]}'?" if near else f"; expected some of {valid}"
+        kind = "unknown input" if loc[0] == "inputs" else "unknown setting"
+        return f"{kind} '{where}'{hint}"
+    if error["type"] == "missing":
+        return f"required setting '{where}' is missing"
+    if loc and loc[0] in _MESSAGES and len(loc) == 1:
+        return f"{_MESSAGES[loc[0]]}, got {error.get('input')!r}"
+    return f"'{where}': {error['msg']} (got {error.get('input')!r})"
+
+
 def load_settings(path: str | Path | None = None, base_dir: Path | None = None) -> Settings:
     """Read and validate a settings YAML (default: $SNA_SETTINGS, else config/settings.yaml)."""
     path = Path(path or os.environ.get(SETTINGS_ENV) or DEFAULT_SETTINGS).resolve()
@@ -80,76 +179,40 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise SettingsError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+    try:
+        parsed = _SettingsFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_explain(e) for e in exc.errors())
+        raise SettingsError(f"{path}: {problems}") from exc
 
-    def required(key: str) -> str:
-        value = raw.get(key)
-        if value in (None, ""):
-            raise SettingsError(f"{path}: required setting '{key}' is missing")
-        return str(value)
-
-    period = raw.get("period", "financial_year")
-    if period not in ("calendar_year", "financial_year"):
-        raise SettingsError(
-            f"{path}: 'period' must be calendar_year or financial_year, got {period!r}"
-        )
-
-    inputs_raw = raw.get("inputs") or {}
-    if not isinstance(inputs_raw, dict):
-        raise SettingsError(f"{path}: 'inputs' must be a mapping of input name to path or glob")
-    unknown = sorted(set(inputs_raw) - set(INPUT_KEYS))
-    if unknown:
-        raise SettingsError(
-            f"{path}: unknown input(s) {unknown}; expected some of {list(INPUT_KEYS)}"
-        )
-    inputs = {
-        key: _resolve(str(inputs_raw[key]), base) if inputs_raw.get(key) else None
-        for key in INPUT_KEYS
-    }
+    given = parsed.inputs.model_dump()
+    inputs = {key: _resolve(str(given[key]), base) if given[key] else None for key in INPUT_KEYS}
     for key in REQUIRED_INPUTS:
         if not inputs[key]:
             raise SettingsError(f"{path}: required input 'inputs.{key}' is missing")
-    if not (inputs["police_extract"] or inputs["police_uk"]):
+    if not any(inputs[key] for key in POLICE_INPUTS):
         raise SettingsError(
             f"{path}: give at least one police input: 'inputs.police_extract' or 'inputs.police_uk'"
         )
-
-    year = raw.get("population_year")
-    if year is not None and not (isinstance(year, int) and 1990 <= year <= 2100):
-        raise SettingsError(f"{path}: 'population_year' must be a year such as 2022, got {year!r}")
-
-    outside = raw.get("max_outside_area_share", 0.10)
-    if not (isinstance(outside, int | float) and 0 <= outside <= 1):
-        raise SettingsError(
-            f"{path}: 'max_outside_area_share' must be a share between 0 and 1, got {outside!r}"
-        )
-
-    periods = raw.get("report_periods") or []
-    if not isinstance(periods, list) or not all(
-        isinstance(p, str | int) and PERIOD_LABEL.match(str(p)) for p in periods
-    ):
-        raise SettingsError(
-            f"{path}: 'report_periods' must be a list of period labels such as '2023/24' "
-            f"(financial) or '2023' (calendar), got {periods!r}"
-        )
-    audience = os.environ.get(AUDIENCE_ENV) or raw.get("audience")
+    audience = os.environ.get(AUDIENCE_ENV) or parsed.audience
     if audience is not None and audience not in AUDIENCES:
         raise SettingsError(
             f"{path}: 'audience' must be one of {list(AUDIENCES)}, got {audience!r}"
         )
-
-    area_name = required("area_name")
     return Settings(
         path=path,
-        area_name=area_name,
-        area_code=str(raw.get("area_code") or area_name),
-        period=period,
-        definition=Path(_resolve(required("definition"), base)),
+        area_name=parsed.area_name,
+        area_code=parsed.area_code or parsed.area_name,
+        period=parsed.period,
+        definition=Path(_resolve(parsed.definition, base)),
         inputs=inputs,
-        database=Path(_resolve(required("database"), base)),
-        output_dir=Path(_resolve(required("output_dir"), base)),
-        population_year=year,
-        max_outside_area_share=float(outside),
+        database=Path(_resolve(parsed.database, base)),
+        output_dir=Path(_resolve(parsed.output_dir, base)),
+        population_year=parsed.population_year,
+        max_outside_area_share=parsed.max_outside_area_share,
+        max_reject_share=parsed.max_reject_share,
+        date_range=parsed.date_range,
+        report_periods=tuple(parsed.report_periods) if parsed.report_periods else None,
         base_dir=base,
-        report_periods=tuple(str(p) for p in periods),
         audience=audience,
     )

@@ -16,8 +16,8 @@ from shapely.geometry import box
 from outputs.pack import Definition
 from outputs.publish import Publication, prepare_publication
 from pipelines.reporting import MISSING
-from transforms.disclosure import AudienceRules, load_disclosure
-from transforms.rates import RATE_COLUMNS, compare_to, rate_ci
+from transforms.disclosure import AudienceRules, load_disclosure, rate_from_count
+from transforms.rates import RATE_COLUMNS
 
 X0, Y0 = 600_000, 280_000
 TOWN = (3, 4)
@@ -120,14 +120,12 @@ def sv_rates(areas: gpd.GeoDataFrame, seed: int = 3) -> pd.DataFrame:
         )
         out.append(g.assign(area_level=level))
     t = pd.concat(out, ignore_index=True)
-    rate, lo, hi = rate_ci(t["count"], t["population"])
+    rate, lo, hi = rate_from_count(t["count"], t["population"])
     t["rate_per_1000"], t["ci_lower"], t["ci_upper"] = rate, lo, hi
     county = t[t["area_level"] == "county"].set_index(["period", "measure"])["rate_per_1000"]
-    ref = pd.Series(
-        pd.MultiIndex.from_frame(t[["period", "measure"]]).map(county.to_dict()), dtype="Float64"
-    )
-    t["vs_county"] = compare_to(t["ci_lower"], t["ci_upper"], ref)
-    t.loc[t["area_level"] == "county", "vs_county"] = pd.NA
+    ref = pd.MultiIndex.from_frame(t[["period", "measure"]]).map(county.to_dict()).to_numpy()
+    vs = np.where(lo > ref, "higher", np.where(hi < ref, "lower", "similar"))
+    t["vs_county"] = pd.Series(vs, index=t.index).where(t["area_level"] != "county")
     t["vs_england"] = pd.NA
     t["source"] = "police"
     t["definition_id"] = DEFINITION.id

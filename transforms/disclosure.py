@@ -524,6 +524,24 @@ def protect_counts(
     return out
 
 
+def rate_from_count(
+    count: pd.Series, population: pd.Series, per: float = 1000
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Rate per `per` residents with its 95% interval (Byar, exact Poisson below 10), as Float64
+    series on the count's index; missing or non-positive populations give missing rates."""
+    from transforms.rates import count_ci  # scipy.stats: imported only when needed
+
+    o = pd.to_numeric(count, errors="coerce").astype("float64").to_numpy()
+    n = pd.to_numeric(population, errors="coerce").astype("float64").to_numpy()
+    lower, upper = count_ci(o)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n > 0, per / n, np.nan)
+    return tuple(
+        pd.Series(v, index=count.index, dtype="Float64")
+        for v in (o * scale, lower * scale, upper * scale)
+    )
+
+
 def apply_protection(
     table: pd.DataFrame,
     protected: pd.DataFrame,
@@ -539,8 +557,6 @@ def apply_protection(
     count (`rate_columns`, population in `population`), so the rate cannot give the exact count
     back. `key_measure` overrides the measure used to find a row's cell (e.g. measure|victims).
     """
-    from transforms.rates import rate_ci  # local: rates pulls in scipy.stats; keep import light
-
     out = table.reset_index(drop=True).copy()
     keys = out[KEY].astype("str")
     if key_measure is not None:
@@ -560,7 +576,9 @@ def apply_protection(
             out[column] = out[column].mask(hidden)
     rounded = (status == STATUS_ROUNDED).to_numpy()
     if rate_columns and rounded.any() and "population" in out and rate_columns[0] in out:
-        rate, lower, upper = rate_ci(out.loc[rounded, "count"], out.loc[rounded, "population"], per)
+        rate, lower, upper = rate_from_count(
+            out.loc[rounded, "count"], out.loc[rounded, "population"], per
+        )
         for column, values in zip(rate_columns, (rate, lower, upper), strict=True):
             out.loc[rounded, column] = values.to_numpy()
     return out

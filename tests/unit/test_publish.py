@@ -13,10 +13,10 @@ from outputs import publish
 from outputs.findings import PeriodInfo
 from outputs.publish import (
     PublishError,
-    publish_staged,
     report_periods,
     slug,
     swap_in,
+    swap_in_staged,
     with_basis,
 )
 
@@ -117,13 +117,14 @@ def test_without_an_exchange_call_the_old_folder_comes_back_if_the_swap_fails(
     assert (target / "map_pack_x.pdf").read_text() == "previous"
 
 
-def test_publish_staged_moves_every_period_and_leaves_no_staging(tmp_path: Path) -> None:
+def test_swap_in_staged_moves_every_period_and_leaves_no_staging(tmp_path: Path) -> None:
     out = tmp_path / "out"
     make(out / "public" / "2021-22", "kept")
     staging = out / ".staging" / "run1"
     make(staging / "public" / "2022-23", "a")
     make(staging / "public" / "2023-24", "b")
-    files = publish_staged(staging, out)
+    make(out / ".staging" / "killed-run" / "public" / "2023-24", "left by a killed run")
+    files = swap_in_staged(out, "run1")
     assert sorted(str(p.relative_to(out)) for p in files) == [
         "public/2022-23/map_pack_x.pdf",
         "public/2023-24/map_pack_x.pdf",

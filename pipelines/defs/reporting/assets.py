@@ -6,11 +6,8 @@ build.* to marts.* in one transaction and swaps each period folder into place in
 """
 
 import contextlib
-import json
 import shutil
 import time
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
@@ -18,11 +15,13 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from outputs.publish import (
+    STAGING,
     prepare_publication,
-    publish_staged,
     report_periods,
     slug,
     staged_folders,
+    staging_dir,
+    swap_in_staged,
     write_manifest,
     write_period,
 )
@@ -31,31 +30,15 @@ from pipelines.defs.classify.assets import geography_coverage
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
-from transforms.db import publish_build, registered
+from pipelines.runs import record_end
+from transforms.db import publish_build
 from transforms.definition import load_definition
 from transforms.disclosure import CELL_TABLES, count_cells, load_disclosure, table_cells
 from transforms.disclosure_check import check_published
 
-PACKAGES = (
-    "dagster",
-    "duckdb",
-    "pandas",
-    "geopandas",
-    "shapely",
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "mapclassify",
-)
-
 # Every asset that writes a `build.*` table: the outputs are rendered after all of them, and
 # `publish` runs only when all of them and their blocking checks have passed. Append yours here.
 BUILT_BY = [sv_rates, geography_coverage]
-
-
-def staging_root(output_dir: Path, run_id: str) -> Path:
-    """Where a run writes its files before they are checked and swapped in (same file system)."""
-    return output_dir / ".staging" / run_id
 
 
 @dg.asset(
@@ -94,8 +77,8 @@ def staged_outputs(
         )
     protected = time.perf_counter()
     periods = report_periods(publication.pack.infos, settings.report_periods)
-    shutil.rmtree(settings.output_dir / ".staging", ignore_errors=True)  # one run at a time
-    root = staging_root(settings.output_dir, context.run.run_id)
+    shutil.rmtree(settings.output_dir / STAGING, ignore_errors=True)  # one run at a time
+    root = staging_dir(settings.output_dir, context.run.run_id)
     sizes = []
     for period in periods:
         folder = root / audience.name / slug(period)
@@ -137,7 +120,7 @@ def published_files_pass_disclosure_control(
     definition = load_definition(settings.definition)
     audience = load_disclosure().audience(settings.audience)
     source = settings.rates_source
-    root = staging_root(settings.output_dir, context.run.run_id)
+    root = staging_dir(settings.output_dir, context.run.run_id)
     with duckdb.get_connection() as con:
         exact = reporting.read_build_tables(con)
         lsoas = reporting.read_lsoas(con)
@@ -187,9 +170,7 @@ def publish(
     settings = sna.load()
     with duckdb.get_connection() as con:
         names = publish_build(con)
-    files = publish_staged(
-        staging_root(settings.output_dir, context.run.run_id), settings.output_dir
-    )
+    files = swap_in_staged(settings.output_dir, context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "tables": dg.MetadataValue.md("\n".join(f"- `marts.{n}`" for n in names)),
@@ -199,29 +180,13 @@ def publish(
 
 
 @dg.asset(key=["audit", "runs"], group_name="reporting", kinds={"duckdb"}, deps=[publish])
-def audit_run(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """What makes this refresh repeatable: definition hash, input file hashes, package versions."""
-    settings = sna.load()
-    definition = load_definition(settings.definition)
+def audit_run(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """What makes this refresh repeatable: definition hash, settings, input file hashes and package
+    versions, recorded with the run's outcome (failed runs are recorded by `pipelines.runs`)."""
     with duckdb.get_connection() as con:
-        loads = con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall()
-        record = pd.DataFrame(
-            [
-                {
-                    "run_id": context.run.run_id,
-                    "finished_at": datetime.now(UTC).replace(tzinfo=None),
-                    "settings_file": str(settings.path),
-                    "definition_id": definition.id,
-                    "definition_hash": definition.hash,
-                    "input_hashes": json.dumps(dict(loads)),
-                    "package_versions": json.dumps({p: version(p) for p in PACKAGES}),
-                }
-            ]
-        )
-        con.execute("DELETE FROM audit.runs WHERE run_id = ?", [context.run.run_id])
-        with registered(con, _record=record):
-            con.execute("INSERT INTO audit.runs SELECT * FROM _record")
-        runs = int(con.execute("SELECT count(*) FROM audit.runs").fetchone()[0])
-    return dg.MaterializeResult(metadata={"runs_recorded": runs, "input_files": len(loads)})
+        loads = dict(con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall())
+        record_end(con, context.run.run_id, "success", input_hashes=loads)
+        runs = con.execute("SELECT status, count(*) FROM audit.runs GROUP BY 1").fetchall()
+    return dg.MaterializeResult(
+        metadata={"runs_recorded": dg.MetadataValue.json(dict(runs)), "input_files": len(loads)}
+    )
