@@ -125,25 +125,15 @@ class Publication:
 
 def with_parents(rates: pd.DataFrame, lsoas: pd.DataFrame) -> pd.DataFrame:
     """Rates with the ward and district code of each LSOA and ward row (for filtering a pack)."""
-    look = lsoas[["lsoa_code", "ward_code", "district_code"]].drop_duplicates("lsoa_code")
-    wards = look.dropna(subset=["ward_code"]).drop_duplicates("ward_code")
+    look = lsoas[["lsoa_code", "ward_code", "district_code"]].astype("object")
+    look = look.drop_duplicates("lsoa_code").set_index("lsoa_code")
+    wards = look.dropna(subset=["ward_code"]).drop_duplicates("ward_code").set_index("ward_code")
     out = rates.copy()
-    out["ward_code"] = (
-        out["area_code"]
-        .map(look.set_index("lsoa_code")["ward_code"])
-        .where(out["area_level"] == "lsoa")
-    )
-    district = (
-        out["area_code"]
-        .map(look.set_index("lsoa_code")["district_code"])
-        .where(out["area_level"] == "lsoa")
-    )
-    district = district.fillna(
-        out["area_code"]
-        .map(wards.set_index("ward_code")["district_code"])
-        .where(out["area_level"] == "ward")
-    )
-    out["district_code"] = district.fillna(out["area_code"].where(out["area_level"] == "district"))
+    code, level = out["area_code"].astype("object"), out["area_level"]
+    out["ward_code"] = code.map(look["ward_code"]).where(level == "lsoa")
+    district = code.map(look["district_code"]).where(level == "lsoa")
+    district = district.where(level != "ward", code.map(wards["district_code"]))
+    out["district_code"] = district.where(level != "district", code)
     return out
 
 
