@@ -683,7 +683,7 @@ def _priorities(ctx: _Context) -> Figure:
             fmt_num(r.count, hidden=hidden),
             fmt_num(r.rate, 1, hidden=hidden) + f" per {per:,}" if not hidden else ctx.marker,
             fmt_ci(r.ci_lower, r.ci_upper, 1, hidden=hidden),
-            fmt_num(getattr(r, "previous_count", None), hidden=pd.isna(getattr(r, "previous_count", None)) and hidden),
+            fmt_num(getattr(r, "previous_count", None), hidden=hidden),
             fmt_num(getattr(r, "change", None), 0, hidden=hidden),
         ])  # fmt: skip
     draw_table(fig, 0.03, 0.44, [0.33, 0.07, 0.07, 0.07, 0.13, 0.12, 0.07, 0.06],

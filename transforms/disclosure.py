@@ -584,12 +584,6 @@ def apply_protection(
     return out
 
 
-def primary_range(audience: AudienceRules, source: str, level: str) -> tuple[int, int] | None:
-    """The suppressed range for a source at a level, or None when the level is not governed."""
-    rule = audience.rule(source)
-    return rule.suppress if rule.suppress and rule.governs(level) else None
-
-
 def describe_rules(audience: AudienceRules, sources: Iterable[str]) -> list[str]:
     """One plain sentence per source, for the methods page and the workbook notes."""
     names = {
