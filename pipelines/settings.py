@@ -19,6 +19,8 @@ DEFAULT_SETTINGS = PROJECT_ROOT / "config" / "settings.yaml"
 SETTINGS_ENV = "SNA_SETTINGS"
 
 PeriodType = Literal["calendar_year", "financial_year"]
+Geography = Literal["lsoa21", "lsoa11"]
+GEOGRAPHIES = ("lsoa21", "lsoa11")
 INPUT_KEYS = (
     "police_extract",
     "police_uk",
@@ -26,6 +28,7 @@ INPUT_KEYS = (
     "area_lookup",
     "population",
     "deprivation",
+    "lsoa_vintage_lookup",
 )
 REQUIRED_INPUTS = ("lsoa_boundaries", "population")
 
@@ -48,6 +51,7 @@ class Settings:
     output_dir: Path
     population_year: int | None = None
     max_outside_area_share: float = 0.10
+    geography: Geography | None = None  # None: the boundaries' own vintage
     base_dir: Path = field(default_factory=Path.cwd)
 
     @property
@@ -117,6 +121,13 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
             f"{path}: 'max_outside_area_share' must be a share between 0 and 1, got {outside!r}"
         )
 
+    geography = raw.get("geography")
+    if geography is not None and geography not in GEOGRAPHIES:
+        raise SettingsError(
+            f"{path}: 'geography' must be lsoa21 or lsoa11 (the vintage of the boundaries),"
+            f" got {geography!r}"
+        )
+
     area_name = required("area_name")
     return Settings(
         path=path,
@@ -129,5 +140,6 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         output_dir=Path(_resolve(required("output_dir"), base)),
         population_year=year,
         max_outside_area_share=float(outside),
+        geography=geography,
         base_dir=base,
     )

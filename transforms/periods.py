@@ -45,3 +45,18 @@ def period_start(label: str, period_type: str) -> pd.Timestamp:
     kind = period_type_of(period_type)
     year = int(str(label)[:4])
     return pd.Timestamp(year, 4 if kind == FINANCIAL else 1, 1)
+
+
+def describe_months(months: pd.Series) -> str:
+    """The months a period's data cover, e.g. "2024-01 to 2024-04 (part year: 4 of 12 months)",
+    or "2022-01 to 2022-12" for a whole year; missing months inside the span are named."""
+    present = sorted({pd.Timestamp(m).to_period("M") for m in pd.Series(months).dropna()})
+    if not present:
+        return "no months"
+    text = f"{present[0]} to {present[-1]}"
+    if len(present) >= 12:
+        return text
+    span = pd.period_range(present[0], present[-1], freq="M")
+    gaps = [str(m) for m in span if m not in set(present)]
+    text += f" (part year: {len(present)} of 12 months"
+    return text + (f"; none for {', '.join(gaps)})" if gaps else ")")

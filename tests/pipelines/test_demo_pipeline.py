@@ -221,7 +221,7 @@ def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> No
         (source, status): incidents
         for source, status, incidents in query(
             demo_run.settings.database,
-            "SELECT source, status, incidents FROM marts.geography_coverage",
+            "SELECT source, status, sum(incidents) FROM marts.geography_coverage GROUP BY ALL",
         )
     }
     assert coverage.get(("police_uk", "outside_area"), 0) > 0
@@ -229,3 +229,30 @@ def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> No
     assert coverage.get(("police", "no_lsoa"), 0) > 0
     assert coverage[("police", "no_lsoa")] == planted["counts"]["unlocated_extract_rows"]
     assert coverage.get(("police", "outside_area"), 0) == 0  # the force places every crime
+
+
+def test_coverage_is_per_period_and_says_how_each_incident_was_placed(demo_run: Run) -> None:
+    """The demo is all LSOA 2021: codes place directly, unlocated rows are no_location, and the
+    coverage has one block per financial year, each adding up to that year's incidents."""
+    rows = query(
+        demo_run.settings.database,
+        "SELECT source, period, months, status, placement, sum(incidents)"
+        " FROM marts.geography_coverage GROUP BY ALL ORDER BY ALL",
+    )
+    assert {(source, period) for source, period, *_ in rows} == {
+        (s, p) for s in ("police", "police_uk") for p in ("2021/22", "2022/23")
+    }
+    assert {months for _, _, months, *_ in rows} == {12}
+    assert {(status, placement) for _, _, _, status, placement, _ in rows} == {
+        ("in_area", "code"),
+        ("outside_area", "outside_area"),
+        ("no_lsoa", "no_location"),
+    }
+    per_period = query(
+        demo_run.settings.database,
+        "SELECT source, period, count(*) FROM core.incidents GROUP BY ALL ORDER BY ALL",
+    )
+    covered = {}
+    for source, period, _, _, _, n in rows:
+        covered[(source, period)] = covered.get((source, period), 0) + n
+    assert covered == {(source, period): n for source, period, n in per_period}

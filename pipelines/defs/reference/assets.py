@@ -12,11 +12,12 @@ from pipelines.resources import SNASettings
 from pipelines.settings import PROJECT_ROOT
 from sources.boundaries import read_lsoa_boundaries
 from sources.deprivation import read_deprivation
-from sources.lookups import read_area_lookup
+from sources.lookups import read_area_lookup, read_vintage_lookup
 from sources.population import read_population
 from transforms.areas import study_area, unplaced_lsoas
 from transforms.db import read_geotable, read_table, write_table
 from transforms.definition import load_definition
+from transforms.geography import analysis_vintage
 
 OFFENCE_CODES_CSV = PROJECT_ROOT / "config" / "reference" / "ho_offence_codes.csv"
 
@@ -95,11 +96,31 @@ def area_lookup(
     )
 
 
+@dg.asset(key=["ref", "lsoa_vintage_lookup"], group_name="reference", kinds={"duckdb", "csv"})
+def lsoa_vintage_lookup(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """ONS LSOA 2011 -> LSOA 2021 lookup with CHGIND (optional: places codes of the other vintage)."""
+    pattern = sna.load().inputs["lsoa_vintage_lookup"]
+    return dg.MaterializeResult(
+        metadata=load_input(
+            duckdb,
+            pattern,
+            "ref.lsoa_vintage_lookup",
+            "lsoa_vintage_lookup",
+            lambda paths: read_vintage_lookup(paths[0]),
+            context.run.run_id,
+            single_file=True,
+        )
+    )
+
+
 @dg.asset(key=["ref", "population"], group_name="reference", kinds={"duckdb", "csv"})
 def population(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """ONS small-area population estimates, long: LSOA x year x sex x age band."""
+    """ONS small-area population estimates or Census counts as published, long: LSOA x year x sex
+    x age band (ref.lsoa_population has them on the study area's LSOAs)."""
     settings = sna.load()
     return dg.MaterializeResult(
         metadata=load_input(
@@ -137,15 +158,28 @@ def deprivation(
     key=["ref", "lsoa"],
     group_name="reference",
     kinds={"duckdb"},
-    deps=[lsoa_boundaries, area_lookup],
+    deps=[lsoa_boundaries, area_lookup, lsoa_vintage_lookup],
 )
 def lsoa(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The study area: each LSOA in the boundaries with its ward, district and county."""
+    """The study area: each LSOA in the boundaries with its ward, district and county, and the
+    run's one analysis vintage (the boundaries', checked against `geography` in the settings)."""
     settings = sna.load()
     with duckdb.get_connection() as con:
         boundaries = read_geotable(con, "raw.lsoa_boundaries")
         lookup = read_table(con, "ref.area_lookup") if settings.inputs["area_lookup"] else None
+        pairs = (
+            read_table(con, "ref.lsoa_vintage_lookup")
+            if settings.inputs["lsoa_vintage_lookup"]
+            else None
+        )
+        vintage = analysis_vintage(
+            set(boundaries["lsoa_vintage"].dropna()),
+            boundaries["lsoa_code"],
+            settings.geography,
+            pairs,
+        )
         areas = study_area(boundaries, lookup, settings.area_code, settings.area_name)
+        areas["lsoa_vintage"] = pd.Series(vintage, index=areas.index, dtype="str")
         write_table(con, "ref.lsoa", areas)
     unplaced = unplaced_lsoas(areas)
     return dg.MaterializeResult(
@@ -156,6 +190,7 @@ def lsoa(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             wards=int(areas["ward_code"].nunique()),
             area_km2=float(round(areas["area_km2"].sum(), 1)),
             lsoas_not_in_lookup=len(unplaced),
+            lsoa_vintage=vintage or "not stated",
             crs="EPSG:27700",
         )
     )

