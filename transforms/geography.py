@@ -292,7 +292,7 @@ def place_incidents(
             f"SELECT source, period, placement, count(*) AS incidents FROM {incidents}"
             " GROUP BY ALL ORDER BY source, period, placement"
         ).df()
-        for temp in ("_inc", "_codes", "_decided", "_placed", "_vmap", "_area", "_units"):
+        for temp in ("_inc", "_codes", "_decided", "_placed", "_final", "_vmap", "_area", "_units"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     return summary
 
@@ -495,17 +495,25 @@ def _rewrite(con: duckdb.DuckDBPyConnection, incidents: str, existing: list[str]
         c for c in ("lsoa_code_recorded", "lsoa_vintage_recorded", "placement") if c in existing
     ]
     exclude = f" EXCLUDE ({', '.join(added)})" if added else ""
+    # The placement, narrow and in the table's row order, then joined by position: sorting the
+    # narrow table is cheap, sorting the wide one is not.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _final AS
+        SELECT coalesce(p.lsoa_code, d.lsoa_code) AS lsoa_code, d.recorded, d.code_vintage,
+               coalesce(p.placement, d.placement) AS placement
+        FROM _decided d LEFT JOIN _placed p ON p._row = d._row
+        ORDER BY d._row
+        """
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {incidents} AS
-        SELECT t.*{exclude} REPLACE (coalesce(p.lsoa_code, d.lsoa_code) AS lsoa_code),
-               d.recorded AS lsoa_code_recorded,
-               d.code_vintage AS lsoa_vintage_recorded,
-               coalesce(p.placement, d.placement) AS placement
-        FROM {incidents} t
-        JOIN _decided d ON d._row = t.rowid
-        LEFT JOIN _placed p ON p._row = t.rowid
-        ORDER BY t.rowid
+        SELECT t.*{exclude} REPLACE (f.lsoa_code AS lsoa_code),
+               f.recorded AS lsoa_code_recorded,
+               f.code_vintage AS lsoa_vintage_recorded,
+               f.placement
+        FROM {incidents} t POSITIONAL JOIN _final f
         """
     )
     unresolved = con.execute(
