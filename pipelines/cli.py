@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.settings import SETTINGS_ENV, SettingsError, load_settings
+from transforms.periods import period_with_months
 
 app = typer.Typer(
     add_completion=False, help="Serious Violence Duty strategic needs assessment pipeline."
@@ -50,6 +51,8 @@ class _ProgressHandler(logging.Handler):
         elif kind == "STEP_SUCCESS" and step not in self.check_steps:
             took = time.perf_counter() - self.started.get(step, time.perf_counter())
             console.print(f"  [green]done[/green] {step.replace('__', '.')} [dim]{took:.1f}s[/dim]")
+        elif kind == "STEP_FAILURE" and step in self.check_steps:
+            return  # a blocking check that failed: already reported with its reason
         elif kind == "STEP_FAILURE":
             error = event.step_failure_data.error
             while error.cause is not None:  # the reader's own message, not Dagster's wrapper
@@ -244,7 +247,8 @@ def headline_lines(county: list[tuple], area_name: str) -> list[str]:
     if rate is None or rate != rate:  # no denominator: say so rather than print nan
         return [f"Headline, {area_name}, {period}: {count:,} offences; no rate (no population)"]
     lines = [
-        f"Headline, {area_name}, {period} ({months_text}): {count:,} serious violence offences"
+        f"Headline, {area_name}, {period_with_months(period, months, months_text)}:"
+        f" {count:,} serious violence offences"
         f" ({basis}), {rate:.2f} per 1,000 residents (95% CI {lower:.2f} to {upper:.2f};"
         f" population {population:,})"
     ]
@@ -261,10 +265,10 @@ def headline_lines(county: list[tuple], area_name: str) -> list[str]:
                 f" intervals {'overlap' if overlap else 'do not overlap'}"
             )
         else:
-            part = period if months < 12 else before[0]
+            part = (period, months, months_text) if months < 12 else before[:3]
             lines.append(
-                f"  Not compared with {before[0]}: {part} is a part year"
-                f" ({months_text if part == period else before[1]})"
+                f"  Not compared with {before[0]}: {period_with_months(*part)}"
+                " (part years are left out of year-on-year comparisons)"
             )
     return lines
 

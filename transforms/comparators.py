@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from transforms.periods import period_start
+from transforms.periods import period_start, period_with_months
 
 COLUMNS = [
     "comparator_id",
@@ -73,8 +73,8 @@ def england_benchmarks(
         for period, n in months.items():
             if n < 12:
                 notes[(period, measure)] = (
-                    f"not compared: part year ({period_months.get(period, f'{n} months')});"
-                    " England rates are annual"
+                    "not compared with an annual England rate: "
+                    + period_with_months(period, n, period_months.get(period, f"{n} months"))
                 )
                 continue
             chosen = _nearest(options, period, period_type)

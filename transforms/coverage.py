@@ -31,14 +31,15 @@ def period_coverage(con: duckdb.DuckDBPyConnection, vintage: str | None) -> pd.D
     other = other_vintage(vintage) if vintage else ""
     return con.execute(
         f"""
-        SELECT source, period, any_value(months) AS months,
-               sum(incidents) AS incidents,
-               coalesce(sum(incidents) FILTER (status <> 'no_lsoa'), 0) AS located,
-               coalesce(sum(incidents) FILTER (status = 'outside_area'), 0) AS outside,
-               coalesce(sum(incidents) FILTER (status = 'outside_area'
-                                               AND code_vintage = ?), 0) AS outside_other_vintage,
+        SELECT source, period, any_value(months)::BIGINT AS months,
+               sum(incidents)::BIGINT AS incidents,
+               coalesce(sum(incidents) FILTER (status <> 'no_lsoa'), 0)::BIGINT AS located,
+               coalesce(sum(incidents) FILTER (status = 'outside_area'), 0)::BIGINT AS outside,
+               coalesce(sum(incidents) FILTER (status = 'outside_area' AND code_vintage = ?),
+                        0)::BIGINT AS outside_other_vintage,
                coalesce(sum(incidents) FILTER (placement = 'unmatched_code'
-                                               AND code_vintage = ?), 0) AS unplaceable_other_vintage
+                                               AND code_vintage = ?),
+                        0)::BIGINT AS unplaceable_other_vintage
         FROM {COVERAGE_TABLE}
         GROUP BY source, period
         ORDER BY source, period

@@ -48,8 +48,8 @@ def period_start(label: str, period_type: str) -> pd.Timestamp:
 
 
 def describe_months(months: pd.Series) -> str:
-    """The months a period's data cover, e.g. "2024-01 to 2024-04 (part year: 4 of 12 months)",
-    or "2022-01 to 2022-12" for a whole year; missing months inside the span are named."""
+    """The months a period's data cover: "2022-01 to 2022-12" for a whole year, "2024-01 to
+    2024-04 (4 of 12 months)" for a part year; missing months inside the span are named."""
     present = sorted({pd.Timestamp(m).to_period("M") for m in pd.Series(months).dropna()})
     if not present:
         return "no months"
@@ -58,5 +58,11 @@ def describe_months(months: pd.Series) -> str:
         return text
     span = pd.period_range(present[0], present[-1], freq="M")
     gaps = [str(m) for m in span if m not in set(present)]
-    text += f" (part year: {len(present)} of 12 months"
+    text += f" ({len(present)} of 12 months"
     return text + (f"; none for {', '.join(gaps)})" if gaps else ")")
+
+
+def period_with_months(period: str, months: int, months_text: str) -> str:
+    """A period label an analyst cannot misread: "2022" for a whole year, "2024, part year:
+    2024-01 to 2024-04 (4 of 12 months)" otherwise."""
+    return period if months >= 12 else f"{period}, part year: {months_text}"
