@@ -219,7 +219,7 @@ def _summary(database: Path, output_dir: Path, took: float, area_name: str) -> N
 def _placement_table(rows: list[tuple]) -> Table:
     """Incidents by source and placement method (rows) and period (columns)."""
     periods = sorted({period for _, _, period, _ in rows})
-    table = Table(title="Incidents placed on the analysis geography, by method and period")
+    table = Table(title="Incidents by placement and period")
     table.add_column("source")
     table.add_column("placement")
     for period in periods:

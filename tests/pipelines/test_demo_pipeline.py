@@ -256,3 +256,24 @@ def test_coverage_is_per_period_and_says_how_each_incident_was_placed(demo_run: 
     for source, period, _, _, _, n in rows:
         covered[(source, period)] = covered.get((source, period), 0) + n
     assert covered == {(source, period): n for source, period, n in per_period}
+
+
+def test_full_years_are_compared_with_england_and_say_on_what_basis(demo_run: Run) -> None:
+    """The demo's whole financial years get vs_england from config/reference/comparators.csv,
+    with the comparator and the definition caveat in vs_england_basis; measures the table has no
+    comparator for stay empty, and every row says how its population was placed."""
+    rows = query(
+        demo_run.settings.database,
+        "SELECT area_level, period, measure, ci_lower, ci_upper, vs_england, vs_england_basis,"
+        " period_months, population_conversion FROM marts.sv_rates",
+    )
+    headline = [r for r in rows if r[2] == "all_serious_violence"]
+    for level, period, _, lower, upper, vs, basis, months, conversion in headline:
+        expected = "higher" if lower > 38.1 else "lower" if upper < 38.1 else "similar"
+        assert vs == expected, (level, period)
+        assert basis.startswith("England 38.1 per 1,000 in 2022/23 (england-sna-2023, 2023-11)")
+        assert "definition differs from this run's (norfolk-2024)" in basis
+        assert months in ("2021-04 to 2022-03", "2022-04 to 2023-03")
+        assert conversion == "as_published"
+    others = {(vs, basis) for _, _, m, _, _, vs, basis, _, _ in rows if m != "all_serious_violence"}
+    assert others == {(None, None)}
