@@ -53,6 +53,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from sources.deprivation import COLUMNS as DEPRIVATION_COLUMNS
 from transforms.db import transaction
 
 VINTAGES = ("2011", "2021")
@@ -72,20 +73,7 @@ PLACED = (
 )
 NOT_PLACED = ("outside_area", "unmatched_code", "no_location")
 PLACEMENTS = PLACED + NOT_PLACED
-DEPRIVATION_MEASURES = tuple(
-    f"{d}_{m}"
-    for d in (
-        "imd",
-        "income",
-        "employment",
-        "education",
-        "health",
-        "crime",
-        "barriers",
-        "living_environment",
-    )
-    for m in ("score", "rank", "decile")
-)
+DEPRIVATION_MEASURES = tuple(DEPRIVATION_COLUMNS[2:])  # score, rank, decile per domain
 
 
 class GeographyError(ValueError):
@@ -544,11 +532,9 @@ def convert_population(
     by largest remainder so every published person is counted once), joined with "+" when an LSOA
     gets people both ways. Returns the number of study-area LSOAs per conversion.
     """
-    with transaction(con):
-        _vintage_map(con, lookup, vintage or "2021")
-        _areas(con, areas)
-        con.execute(
-            f"""
+    return _convert(
+        con,
+        f"""
             CREATE OR REPLACE TABLE {target} AS
             WITH src AS (
                 SELECT lsoa_code AS code, year, sex, age_from, age_to, persons FROM {source}
@@ -587,11 +573,12 @@ def convert_population(
             FROM (SELECT * FROM direct UNION ALL SELECT * FROM converted)
             GROUP BY lsoa_code, year, sex, age_from, age_to
             ORDER BY lsoa_code, year, sex, age_from
-            """
-        )
-        summary = _conversion_summary(con, target)
-        con.execute("DROP TABLE IF EXISTS _vmap; DROP TABLE IF EXISTS _area")
-    return summary
+            """,
+        target,
+        vintage=vintage,
+        areas=areas,
+        lookup=lookup,
+    )
 
 
 def convert_deprivation(
@@ -623,11 +610,9 @@ def convert_deprivation(
     one = ", ".join(f"any_value({m}) AS {m}" for m in measures)
     many = ", ".join(merged(m) for m in measures)
     plain = ", ".join(measures)
-    with transaction(con):
-        _vintage_map(con, lookup, vintage or "2021")
-        _areas(con, areas)
-        con.execute(
-            f"""
+    return _convert(
+        con,
+        f"""
             CREATE OR REPLACE TABLE {target} AS
             WITH direct AS (
                 SELECT lsoa_code, {plain}, 'as_published' AS conversion
@@ -653,15 +638,32 @@ def convert_deprivation(
             FROM (SELECT * FROM direct UNION ALL BY NAME SELECT * FROM single
                   UNION ALL BY NAME SELECT * FROM several)
             ORDER BY lsoa_code
-            """
-        )
-        summary = _conversion_summary(con, target)
+            """,
+        target,
+        vintage=vintage,
+        areas=areas,
+        lookup=lookup,
+    )
+
+
+def _convert(
+    con: duckdb.DuckDBPyConnection,
+    create: str,
+    target: str,
+    *,
+    vintage: str | None,
+    areas: str,
+    lookup: str | None,
+) -> pd.DataFrame:
+    """Run one conversion's CREATE TABLE with the lookup (_vmap) and polygons (_area) in place;
+    returns the study-area LSOAs per conversion method."""
+    with transaction(con):
+        _vintage_map(con, lookup, vintage or "2021")
+        _areas(con, areas)
+        con.execute(create)
+        summary = con.execute(
+            f"SELECT conversion, count(DISTINCT lsoa_code) AS lsoas FROM {target}"
+            " GROUP BY conversion ORDER BY conversion"
+        ).df()
         con.execute("DROP TABLE IF EXISTS _vmap; DROP TABLE IF EXISTS _area")
     return summary
-
-
-def _conversion_summary(con: duckdb.DuckDBPyConnection, target: str) -> pd.DataFrame:
-    return con.execute(
-        f"SELECT conversion, count(DISTINCT lsoa_code) AS lsoas FROM {target}"
-        " GROUP BY conversion ORDER BY conversion"
-    ).df()
