@@ -38,9 +38,13 @@ same key always gives the same LSOA, on any machine and DuckDB version.
 analysis LSOAs with the same lookup, stating the method in a `conversion` column.
 
 Point in polygon runs in DuckDB's spatial extension (its SPATIAL_JOIN operator), loaded from the
-`duckdb-extension-spatial` wheel, never installed from the network. On one million points it took
-1.1 s against Norfolk's 552 LSOAs and 0.7 s against the 35,672 of England and Wales, where
-shapely's STRtree took 2.5 s and 2.1 s (this 2-core machine, `python -m tests.bench_placement`).
+`duckdb-extension-spatial` wheel, never installed from the network. Measured against shapely's
+STRtree on one million points (`python -m tests.bench_placement`, a shared 2-core machine at load
+7-8, so +-20%): points inside Norfolk's LSOAs, a tie (5.4-8.0 s against 5.6-8.2 s for 552
+polygons, 5.4-8.5 s against 6.0-7.3 s for the 35,672 of England and Wales); points spread over
+the bounding box, DuckDB 1.1 s against 2.5 s. DuckDB is used: no slower, and the points never
+leave the database (no million shapely objects), so placement moves with a SQL core. Only split
+codes and code-less points need geometry; everything else is a join on codes.
 """
 
 from __future__ import annotations
