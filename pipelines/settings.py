@@ -36,6 +36,7 @@ DEFAULT_SETTINGS = PROJECT_ROOT / "config" / "settings.yaml"
 SETTINGS_ENV = "SNA_SETTINGS"
 
 PeriodType = Literal["calendar_year", "financial_year"]
+Geography = Literal["lsoa21", "lsoa11"]
 INPUT_KEYS = tuple(spec.key for spec in INPUTS)
 REQUIRED_INPUTS = tuple(spec.key for spec in INPUTS if spec.required)
 POLICE_INPUTS = ("police_extract", "police_uk")
@@ -80,6 +81,7 @@ class _SettingsFile(BaseModel):
     max_reject_share: float = Field(default=0.005, ge=0, le=1)
     date_range: DateRange | None = None
     report_periods: list[str] | None = None
+    geography: Geography | None = None  # None: the boundaries' own vintage
     inputs: _Inputs
     database: str
     output_dir: str
@@ -109,6 +111,7 @@ class Settings:
     max_reject_share: float = 0.005
     date_range: DateRange | None = None
     report_periods: tuple[str, ...] | None = None
+    geography: Geography | None = None  # None: the boundaries' own vintage
     base_dir: Path = field(default_factory=Path.cwd)
 
     @property
@@ -128,6 +131,7 @@ _MESSAGES = {
     "max_outside_area_share": "'max_outside_area_share' must be a share between 0 and 1",
     "max_reject_share": "'max_reject_share' must be a share between 0 and 1",
     "population_year": "'population_year' must be a year such as 2022",
+    "geography": "'geography' must be lsoa21 or lsoa11 (the vintage of the boundaries)",
 }
 
 
@@ -190,5 +194,6 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         max_reject_share=parsed.max_reject_share,
         date_range=parsed.date_range,
         report_periods=tuple(parsed.report_periods) if parsed.report_periods else None,
+        geography=parsed.geography,
         base_dir=base,
     )

@@ -22,6 +22,29 @@ def test_run_prints_progress_inputs_and_outputs(small_demo: Path, tmp_path: Path
     assert "done marts.sv_rates" in result.output
     assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
     assert str(tmp_path / "out" / "2022-23" / "sv_rates.csv") in result.output
+    assert "Incidents by placement and period" in result.output
+    assert "Headline, Demo County, 2022/23:" in result.output
+    assert "per 1,000 residents (95% CI" in result.output
+    assert "vs England: " in result.output and "38.1 per 1,000 in 2022/23" in result.output
+    assert "vs 2021/22: " in result.output  # both whole years: compared
+
+
+def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:
+    """Three LSOAs missing from the population file: the terminal says how many and which."""
+    source = small_demo / "population" / "sapelsoasyoa2022.csv"
+    lines = source.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    dropped = [line.split(",")[2].strip('"') for line in lines[1:4]]
+    short = tmp_path / "sapelsoasyoa2022.csv"
+    short.write_text(lines[0] + "".join(lines[4:]), encoding="utf-8")
+    settings = write_settings(tmp_path, small_demo)
+    settings.write_text(settings.read_text().replace(str(source), str(short)))
+    result = runner.invoke(app, ["run", "--settings", str(settings)])
+    assert result.exit_code == 1
+    assert "CHECK FAILED ref/lsoa_population:every_lsoa_has_population" in result.output
+    assert "3 of 60 LSOAs have no population for 2022: " in result.output
+    assert all(code in result.output for code in dropped)
+    assert "lsoas without population: 3" in result.output  # the check's numbers
+    assert "no outputs were published" in result.output
 
 
 def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(

@@ -1,13 +1,15 @@
 """Published outputs and the audit record of the run that made them."""
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from outputs.publish import publish_first_outputs, staging_dir, swap_in_staged
-from pipelines.defs.classify.assets import geography_coverage
+from outputs.publish import latest_period, publish_first_outputs, staging_dir, swap_in_staged
+from pipelines.defs.geography.assets import geography_coverage
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.resources import SNASettings
 from pipelines.runs import record_end
+from transforms.coverage import COVERAGE_TABLE
 from transforms.db import publish_build, read_geotable, read_table
 from transforms.definition import load_definition
 
@@ -23,11 +25,11 @@ def first_outputs(
     with duckdb.get_connection() as con:
         rates = read_table(con, "build.sv_rates")
         lsoas = read_geotable(con, "ref.lsoa")
-        coverage = read_table(con, "build.geography_coverage")
+        coverage = read_table(con, COVERAGE_TABLE)
     published = publish_first_outputs(
         rates,
         lsoas,
-        coverage,
+        period_coverage_by_status(coverage, latest_period(rates)),
         area_name=settings.area_name,
         definition_id=definition.id,
         definition_hash=definition.hash,
@@ -40,6 +42,15 @@ def first_outputs(
             "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in published.files)),
         }
     )
+
+
+def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The published period's coverage, one row per source and status (in_area, outside_area,
+    no_lsoa): the folder is that period's. The database keeps every period by placement method."""
+    rows = coverage[coverage["period"] == period]
+    return rows.groupby(["source", "period", "months", "status"], as_index=False)[
+        ["incidents", "serious_violence"]
+    ].sum()
 
 
 # Every asset that writes a `build.*` table, directly or through the outputs made from it.
