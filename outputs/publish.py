@@ -224,6 +224,16 @@ def prepare_publication(
 # --- one period folder ---------------------------------------------------------------------------
 
 
+def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The folder's period of the coverage table, one row per source and status (in_area,
+    outside_area, no_lsoa): what the footer and the CSV say the rates leave out is that period's.
+    The database keeps every period by placement method."""
+    rows = coverage[coverage["period"].astype(str) == period]
+    keys = [c for c in ("source", "period", "months", "status") if c in rows.columns]
+    values = [c for c in ("incidents", "serious_violence") if c in rows.columns]
+    return rows.groupby(keys, as_index=False, dropna=False)[values].sum()
+
+
 def _upto(table: pd.DataFrame, period: str, info: PeriodInfo | None) -> pd.DataFrame:
     """Rows of the period and before it (a folder never shows a later period)."""
     if "period" in table.columns:
@@ -269,6 +279,10 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
     }
     if "sv_rates" in tables:
         tables["sv_rates"] = with_basis(tables["sv_rates"])
+    if "geography_coverage" in tables and "period" in tables["geography_coverage"]:
+        tables["geography_coverage"] = period_coverage_by_status(
+            pub.tables["geography_coverage"], period
+        )
     for area in pub.areas:
         written.append(
             render_pack(pub.pack, area, period, folder / f"map_pack_{slug(area.name)}.pdf")

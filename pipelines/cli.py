@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import dagster as dg
 import typer
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.settings import AUDIENCE_ENV, SETTINGS_ENV, SettingsError, load_settings
+from transforms.periods import period_with_months
 
 app = typer.Typer(
     add_completion=False, help="Serious Violence Duty strategic needs assessment pipeline."
@@ -39,6 +41,7 @@ class _ProgressHandler(logging.Handler):
         self.check_steps: set[str] = set()
         self.failed_checks: list[str] = []
         self.failure: tuple[str, str] | None = None  # (step, error) of the first failed step
+        self.reasons: dict[str, list[str]] = {}  # failed or warning check -> its explanation
         self.skipped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -54,6 +57,8 @@ class _ProgressHandler(logging.Handler):
         elif kind == "STEP_SUCCESS" and step not in self.check_steps:
             took = time.perf_counter() - self.started.get(step, time.perf_counter())
             console.print(f"  [green]done[/green] {step.replace('__', '.')} [dim]{took:.1f}s[/dim]")
+        elif kind == "STEP_FAILURE" and step in self.check_steps:
+            return  # a blocking check that failed: already reported with its reason
         elif kind == "STEP_FAILURE":
             error = event.step_failure_data.error
             while error.cause is not None:  # the reader's own message, not Dagster's wrapper
@@ -70,9 +75,39 @@ class _ProgressHandler(logging.Handler):
             name = f"{check.asset_key.to_user_string()}:{check.check_name}"
             if check.passed:
                 console.print(f"  [green]check ok[/green] {name}")
+                return
+            self.reasons[name] = explain(check.description, check.metadata)
+            if check.severity == dg.AssetCheckSeverity.WARN:  # reported, does not stop the run
+                console.print(f"  [yellow]warning[/yellow] {name}")
             else:
                 self.failed_checks.append(name)
+                if self.failure is None:  # the run stops here: record where, and why
+                    self.failure = (step.replace("__", "."), " ".join(self.reasons[name]))
                 console.print(f"  [red]CHECK FAILED[/red] {name}")
+            for line in self.reasons[name]:
+                console.print(f"    {line}", highlight=False)
+
+
+def explain(description: str | None, metadata: Mapping[str, Any]) -> list[str]:
+    """A check's reason and its key numbers, as lines for the terminal."""
+    lines = [line for line in (description or "").splitlines() if line.strip()]
+    numbers = []
+    for key, value in metadata.items():
+        raw = getattr(value, "value", value)
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str | dict):
+            continue
+        text = (
+            json.dumps(raw)
+            if isinstance(raw, dict)
+            else f"{raw:,}"
+            if not isinstance(raw, str)
+            else raw
+        )
+        if text and len(text) <= 200:
+            numbers.append(f"{key.replace('_', ' ')}: {text}")
+    if numbers:
+        lines.append("; ".join(numbers))
+    return lines or ["(the check gave no reason: see it in the Dagster UI)"]
 
 
 def _progress_logger(handler: _ProgressHandler) -> dg.LoggerDefinition:
@@ -185,8 +220,10 @@ def run(
         )
         for name in handler.failed_checks:
             console.print(f"  failed check: {name}")
+            for line in handler.reasons.get(name, []):
+                console.print(f"    {line}", highlight=False)
         raise typer.Exit(1)
-    _summary(loaded.database, loaded.output_dir, took, run_id)
+    _summary(loaded.database, loaded.output_dir, took, loaded.area_name, run_id)
 
 
 def _published_by(output_dir: Path, run_id: str) -> list[tuple[str, list[Path]]]:
@@ -203,8 +240,9 @@ def _published_by(output_dir: Path, run_id: str) -> list[tuple[str, list[Path]]]
     return out
 
 
-def _summary(database: Path, output_dir: Path, took: float, run_id: str) -> None:
-    """Where the outputs are, and what was loaded and rejected."""
+def _summary(database: Path, output_dir: Path, took: float, area_name: str, run_id: str) -> None:
+    """What was loaded and rejected, how incidents were placed, the headline, and the files this
+    run published."""
     from transforms.db import connect
 
     con = connect(database, read_only=True)
@@ -212,6 +250,15 @@ def _summary(database: Path, output_dir: Path, took: float, run_id: str) -> None
         loads = con.execute(
             "SELECT source, count(*) files, sum(data_lines) lines, sum(rows_loaded) loaded,"
             " sum(rows_rejected) rejected FROM audit.loads GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        placement = con.execute(
+            "SELECT source, placement, period, sum(incidents) FROM marts.geography_coverage"
+            " GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        county = con.execute(
+            "SELECT period, period_months, months, count, population, rate_per_1000, ci_lower,"
+            " ci_upper, vs_england, vs_england_basis, source FROM marts.sv_rates"
+            " WHERE area_level = 'county' AND measure = 'all_serious_violence' ORDER BY period"
         ).fetchall()
     finally:
         con.close()
@@ -221,6 +268,9 @@ def _summary(database: Path, output_dir: Path, took: float, run_id: str) -> None
     for row in loads:
         table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
     console.print(table)
+    console.print(_placement_table(placement))
+    for line in headline_lines(county, area_name):
+        console.print(line, highlight=False)
     console.print(f"[green]Done in {took:.1f}s.[/green] Database: [bold]{database}[/bold]")
     published = _published_by(output_dir, run_id)
     if not published:
@@ -229,6 +279,63 @@ def _summary(database: Path, output_dir: Path, took: float, run_id: str) -> None
         console.print(f"Outputs for [bold]{label}[/bold]: {files[0].parent}")
         for path in files:
             console.print(f"  {path}")
+
+
+def _placement_table(rows: list[tuple]) -> Table:
+    """Incidents by source and placement method (rows) and period (columns)."""
+    periods = sorted({period for _, _, period, _ in rows})
+    table = Table(title="Incidents by placement and period")
+    table.add_column("source")
+    table.add_column("placement")
+    for period in periods:
+        table.add_column(period, justify="right")
+    cells: dict[tuple[str, str], dict[str, int]] = {}
+    for source, placement, period, n in rows:
+        cells.setdefault((source, placement), {})[period] = int(n)
+    for (source, placement), counts in cells.items():
+        table.add_row(source, placement, *[f"{counts.get(p, 0):,}" for p in periods])
+    return table
+
+
+VS_WORDS = {"higher": "higher than", "similar": "similar to", "lower": "lower than"}
+
+
+def headline_lines(county: list[tuple], area_name: str) -> list[str]:
+    """The latest period's county headline (count, rate and 95% CI), its England comparison, and
+    the change on the previous period only when both are whole years."""
+    if not county:
+        return ["No headline: no serious violence rates were computed."]
+    *earlier, latest = county
+    period, months_text, months, count, population, rate, lower, upper = latest[:8]
+    vs_england, england_basis, source = latest[8:]
+    basis = "police.uk proxy" if source == "police_uk" else "local definition"
+    if rate is None or rate != rate:  # no denominator: say so rather than print nan
+        return [f"Headline, {area_name}, {period}: {count:,} offences; no rate (no population)"]
+    lines = [
+        f"Headline, {area_name}, {period_with_months(period, months, months_text)}:"
+        f" {count:,} serious violence offences"
+        f" ({basis}), {rate:.2f} per 1,000 residents (95% CI {lower:.2f} to {upper:.2f};"
+        f" population {population:,})"
+    ]
+    if england_basis:
+        compared = VS_WORDS.get(vs_england, "")
+        lines.append(f"  vs England: {compared + ' ' if compared else ''}{england_basis}")
+    if earlier and earlier[-1][5] is not None:
+        before = earlier[-1]
+        if months >= 12 and before[2] >= 12:
+            change = (rate - before[5]) / before[5] if before[5] else float("nan")
+            overlap = lower <= before[7] and before[6] <= upper
+            lines.append(
+                f"  vs {before[0]}: {before[5]:.2f} per 1,000 then, {change:+.1%}; the 95%"
+                f" intervals {'overlap' if overlap else 'do not overlap'}"
+            )
+        else:
+            part = (period, months, months_text) if months < 12 else before[:3]
+            lines.append(
+                f"  Not compared with {before[0]}: {period_with_months(*part)}"
+                " (part years are left out of year-on-year comparisons)"
+            )
+    return lines
 
 
 @app.command()

@@ -41,6 +41,7 @@ AUDIENCES: tuple[str, ...] = ("public", "partner")
 PERIOD_LABEL = re.compile(r"^\d{4}(/\d{2})?$")  # "2023" (calendar) or "2023/24" (financial)
 
 PeriodType = Literal["calendar_year", "financial_year"]
+Geography = Literal["lsoa21", "lsoa11"]
 INPUT_KEYS = tuple(spec.key for spec in INPUTS)
 REQUIRED_INPUTS = tuple(spec.key for spec in INPUTS if spec.required)
 POLICE_INPUTS = ("police_extract", "police_uk")
@@ -86,6 +87,7 @@ class _SettingsFile(BaseModel):
     date_range: DateRange | None = None
     report_periods: list[str] | None = None
     audience: Audience | None = None  # None: config/disclosure.yaml's default_audience
+    geography: Geography | None = None  # None: the boundaries' own vintage
     inputs: _Inputs
     database: str
     output_dir: str
@@ -125,6 +127,7 @@ class Settings:
     max_reject_share: float = 0.005
     date_range: DateRange | None = None
     report_periods: tuple[str, ...] | None = None
+    geography: Geography | None = None  # None: the boundaries' own vintage
     base_dir: Path = field(default_factory=Path.cwd)
     audience: str | None = None  # None: config/disclosure.yaml's default_audience
 
@@ -146,6 +149,7 @@ _MESSAGES = {
     "max_reject_share": "'max_reject_share' must be a share between 0 and 1",
     "population_year": "'population_year' must be a year such as 2022",
     "audience": "'audience' must be one of ['public', 'partner']",
+    "geography": "'geography' must be lsoa21 or lsoa11 (the vintage of the boundaries)",
 }
 
 
@@ -213,6 +217,7 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         max_reject_share=parsed.max_reject_share,
         date_range=parsed.date_range,
         report_periods=tuple(parsed.report_periods) if parsed.report_periods else None,
+        geography=parsed.geography,
         base_dir=base,
         audience=audience,
     )

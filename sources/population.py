@@ -26,7 +26,13 @@ def year_from_name(path: str | Path) -> int | None:
 
 
 def age_bands(groups: dict[str, dict]) -> pd.DataFrame:
-    """One row per breakdown column: column, sex, age_from, age_to (open bands end at 120)."""
+    """One row per breakdown column: column, sex, age_from, age_to (open bands end at 120), and
+    `parts`: for a subtotal band (one that other bands of the same sex tile exactly, such as
+    Census 2021 "age_0_24" beside "age_0_15" and "age_16_24") the columns it adds up, else empty.
+
+    Columns without a sex ("age_0_15") are persons: sex "all". Bands that overlap without one
+    being the sum of others cannot be stored without counting people twice: a ValueError.
+    """
     rows = []
     for col, g in groups.items():
         age_from = int(g["age_from"])
@@ -36,7 +42,8 @@ def age_bands(groups: dict[str, dict]) -> pd.DataFrame:
             age_to, single = OPEN_AGE, False
         else:
             age_to, single = age_from, True
-        rows.append((col, g["sex"].upper(), age_from, age_to, single))
+        sex = g["sex"].upper() if g.get("sex") else "all"
+        rows.append((col, sex, age_from, age_to, single))
     bands = pd.DataFrame(rows, columns=["column", "sex", "age_from", "age_to", "single"])
     for _, idx in bands.groupby("sex").groups.items():
         single = bands.loc[idx][bands.loc[idx, "single"]]
@@ -44,7 +51,41 @@ def age_bands(groups: dict[str, dict]) -> pd.DataFrame:
             top = single["age_from"].idxmax()
             if not (bands.loc[idx, "age_from"] > bands.loc[top, "age_from"]).any():
                 bands.loc[top, "age_to"] = OPEN_AGE
+    bands["parts"] = [_tiling(bands, i) for i in bands.index]
+    _refuse_overlaps(bands[bands["parts"].map(len) == 0])
     return bands.drop(columns="single")
+
+
+def _tiling(bands: pd.DataFrame, i: int) -> tuple[str, ...]:
+    """The columns that tile band i exactly (same sex, inside it, contiguous), else ()."""
+    band = bands.loc[i]
+    inside = bands[
+        (bands.index != i)
+        & (bands["sex"] == band["sex"])
+        & (bands["age_from"] >= band["age_from"])
+        & (bands["age_to"] <= band["age_to"])
+        & ~((bands["age_from"] == band["age_from"]) & (bands["age_to"] == band["age_to"]))
+    ].sort_values(["age_from", "age_to"])
+    if inside.empty:
+        return ()
+    edge = band["age_from"]
+    for part in inside.itertuples():
+        if part.age_from != edge:
+            return ()
+        edge = part.age_to + 1
+    return tuple(inside["column"]) if edge == band["age_to"] + 1 else ()
+
+
+def _refuse_overlaps(bands: pd.DataFrame) -> None:
+    for _, group in bands.groupby("sex"):
+        ordered = group.sort_values("age_from")
+        ends = ordered["age_to"].to_numpy()[:-1]
+        starts = ordered["age_from"].to_numpy()[1:]
+        if (starts <= ends).any():
+            raise ValueError(
+                "age bands overlap without one being the sum of others: "
+                + ", ".join(ordered["column"])
+            )
 
 
 def read_population(path: str | Path, year: int | None = None) -> ReadResult:
@@ -71,7 +112,16 @@ def read_population(path: str | Path, year: int | None = None) -> ReadResult:
         result = reject_rows(result, rows["year"].isna(), "year", "required value is blank")
         rows = result.rows
 
-    bands = age_bands(f.groups) if f.groups else None
+    try:
+        bands = age_bands(f.groups) if f.groups else None
+    except ValueError as exc:
+        raise InputFormatError(
+            Path(path).resolve(), found=list(f.headers.values()), problem=str(exc)
+        ) from exc
+    if bands is not None:
+        result = _reject_subtotal_mismatches(result, bands)
+        rows = result.rows
+        bands = bands[bands["parts"].map(len) == 0]
     has_total = "total" in f.headers
     if bands is None and not has_total:
         raise InputFormatError(
@@ -105,6 +155,22 @@ def read_population(path: str | Path, year: int | None = None) -> ReadResult:
     return ReadResult(
         long[LONG_COLUMNS].reset_index(drop=True), result.rejects, result.loads, result.cell_issues
     )
+
+
+def _reject_subtotal_mismatches(result: ReadResult, bands: pd.DataFrame) -> ReadResult:
+    """Reject rows where a subtotal band (e.g. age_0_24) differs from the sum of its parts."""
+    for band in bands[bands["parts"].map(len) > 0].itertuples():
+        rows = result.rows
+        summed = rows[list(band.parts)].astype("Float64").sum(axis=1, skipna=False)
+        value = rows[band.column].astype("Float64")
+        mismatch = value.notna() & summed.notna() & (value != summed)
+        reason = (
+            f"{band.column} does not equal the sum of {' + '.join(band.parts)} ("
+            + summed.astype("Int64").astype("str")
+            + ")"
+        )
+        result = reject_rows(result, mismatch, band.column, reason)
+    return result
 
 
 def _melt(rows: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:

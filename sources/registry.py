@@ -19,7 +19,7 @@ from sources._result import ReadResult
 from sources.boundaries import read_lsoa_boundaries
 from sources.deprivation import read_deprivation
 from sources.ingest import Dedup
-from sources.lookups import read_area_lookup
+from sources.lookups import read_area_lookup, read_vintage_lookup
 from sources.population import read_population
 
 
@@ -94,6 +94,15 @@ INPUTS: tuple[InputSpec, ...] = (
         " county rates).",
         group="reference",
         read=read_area_lookup,
+        many=False,
+    ),
+    InputSpec(
+        key="lsoa_vintage_lookup",
+        table="ref.lsoa_vintage_lookup",
+        description="ONS LSOA 2011 -> LSOA 2021 lookup with CHGIND (optional: places codes of the"
+        " other vintage on the analysis geography).",
+        group="reference",
+        read=_one(read_vintage_lookup),
         many=False,
     ),
     InputSpec(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -31,18 +32,25 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return con
 
 
-def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
-    """LOAD the spatial extension shipped in the duckdb-extension-spatial wheel (never INSTALL:
-    nothing is downloaded at run time). It loads only into the matching DuckDB version."""
+@cache
+def spatial_extension_path() -> Path:
+    """The spatial extension shipped in the duckdb-extension-spatial wheel (never downloaded)."""
     import duckdb_extension_spatial
 
-    path = (
-        Path(duckdb_extension_spatial.__path__[0])
-        / "extensions"
-        / f"v{duckdb.__version__}"
-        / "spatial.duckdb_extension"
-    )
-    con.execute(f"LOAD '{path}'")
+    root = Path(duckdb_extension_spatial.__path__[0])
+    found = sorted(root.rglob(f"v{duckdb.__version__}/spatial.duckdb_extension"))
+    if not found:
+        raise RuntimeError(
+            f"duckdb-extension-spatial has no build for DuckDB {duckdb.__version__} under {root}:"
+            " install the matching wheel (DESIGN §8)"
+        )
+    return found[0]
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """LOAD the spatial extension from the wheel's file (never INSTALL: nothing is downloaded at
+    run time); idempotent. It loads only into the DuckDB version it was built for."""
+    con.execute(f"LOAD '{spatial_extension_path()}'")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

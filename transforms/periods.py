@@ -56,3 +56,24 @@ def period_sql(date_expr: str, period_type: str) -> str:
     return (
         f"(CAST({start} AS VARCHAR) || '/' || lpad(CAST(({start} + 1) % 100 AS VARCHAR), 2, '0'))"
     )
+
+
+def describe_months(months: pd.Series) -> str:
+    """The months a period's data cover: "2022-01 to 2022-12" for a whole year, "2024-01 to
+    2024-04 (4 of 12 months)" for a part year; missing months inside the span are named."""
+    present = sorted({pd.Timestamp(m).to_period("M") for m in pd.Series(months).dropna()})
+    if not present:
+        return "no months"
+    text = f"{present[0]} to {present[-1]}"
+    if len(present) >= 12:
+        return text
+    span = pd.period_range(present[0], present[-1], freq="M")
+    gaps = [str(m) for m in span if m not in set(present)]
+    text += f" ({len(present)} of 12 months"
+    return text + (f"; none for {', '.join(gaps)})" if gaps else ")")
+
+
+def period_with_months(period: str, months: int, months_text: str) -> str:
+    """A period label an analyst cannot misread: "2022" for a whole year, "2024, part year:
+    2024-01 to 2024-04 (4 of 12 months)" otherwise."""
+    return period if months >= 12 else f"{period}, part year: {months_text}"

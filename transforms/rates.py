@@ -23,6 +23,9 @@ from transforms.db import registered
 from transforms.definition import Definition
 from transforms.measures import MeasureSpec, available_measures
 
+# After the fixed columns, every row also says which months its period covers, how its population
+# reached the analysis LSOAs, and which England comparator `vs_england` used (issue 7).
+ADDED_COLUMNS: list[str] = ["period_months", "population_conversion", "vs_england_basis"]
 RATE_COLUMNS: list[str] = [
     "area_level",
     "area_code",
@@ -133,14 +136,18 @@ def population_year(con: duckdb.DuckDBPyConnection, wanted: int | None) -> int:
     return wanted
 
 
-def denominators_sql(year: int) -> str:
-    """Persons and persons aged under 25 per LSOA for one year. Under-25s need bands that split
-    at 25 (single years, five-year bands, or 0-24); a band such as 16-29 leaves them unknown."""
+def denominators_sql(year: int, table: str = "ref.lsoa_population") -> str:
+    """Persons and persons aged under 25 per LSOA for one year, and how the LSOA's people reached
+    the analysis geography (`conversion`, "as_published" when the table has no such column).
+    Under-25s need bands that split at 25 (single years, five-year bands, or 0-24); a band such
+    as 16-29 leaves them unknown."""
     return f"""
     SELECT lsoa_code, sum(persons)::BIGINT AS persons,
            CASE WHEN bool_or(age_from <= 24 AND age_to > 24) THEN NULL
-                ELSE coalesce(sum(persons) FILTER (WHERE age_to <= 24), 0) END::BIGINT AS persons_under_25
-    FROM ref.population WHERE year = {int(year)} GROUP BY lsoa_code
+                ELSE coalesce(sum(persons) FILTER (WHERE age_to <= 24), 0) END::BIGINT AS persons_under_25,
+           string_agg(DISTINCT conversion, '+' ORDER BY conversion) AS conversion
+    FROM (SELECT *, {"conversion" if table == "ref.lsoa_population" else "'as_published'"} AS conversion
+          FROM {table}) WHERE year = {int(year)} GROUP BY lsoa_code
     """
 
 
@@ -163,6 +170,9 @@ def build_sv_rates(
     year: int,
     *,
     england_rates: Mapping[tuple[str, str], float] | None = None,
+    england_notes: Mapping[tuple[str, str], str] | None = None,
+    period_months: Mapping[str, str] | None = None,
+    population_table: str = "ref.lsoa_population",
     table: str = "build.sv_rates",
     per: float = 1000,
     confidence: float = 0.95,
@@ -172,10 +182,14 @@ def build_sv_rates(
 
     Only incidents of `source` whose LSOA is in ref.lsoa are counted; every LSOA x period x
     measure row exists, zero counts included. `months` is how many distinct months of the period
-    have any incident of the source (a part year shows). `england_rates` maps (period, measure)
-    to an England rate per 1,000 for `vs_england`.
+    have any incident of the source (a part year shows) and `period_months` says which (e.g.
+    "2024-01 to 2024-04 (4 of 12 months)"). `england_rates` maps (period, measure) to an England
+    rate per 1,000 for `vs_england`, and `england_notes` to the comparator used and whether its
+    definition differs (`vs_england_basis`). `population_conversion` says how each area's people
+    reached the analysis LSOAs (e.g. "as_published+lookup_split_area_share").
     """
-    specs = available_measures(con, definition, source, denominators_sql(year))
+    denominators = denominators_sql(year, population_table)
+    specs = available_measures(con, definition, source, denominators)
     if not specs:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS {_empty_sql()}")
         return
@@ -183,13 +197,23 @@ def build_sv_rates(
         [(s.name, s.denominator, i) for i, s in enumerate(specs)],
         columns=["measure", "denominator", "ord"],
     )
+    notes = england_notes or {}
     england = pd.DataFrame(
-        [(p, m, float(r)) for (p, m), r in (england_rates or {}).items()],
-        columns=["period", "measure", "rate"],
-    ).astype({"period": "str", "measure": "str", "rate": "float64"})
+        [(p, m, float(r), notes.get((p, m))) for (p, m), r in (england_rates or {}).items()],
+        columns=["period", "measure", "rate", "basis"],
+    ).astype({"period": "str", "measure": "str", "rate": "float64", "basis": "str"})
+    described = pd.DataFrame(
+        list((period_months or {}).items()), columns=["period", "period_months"]
+    ).astype("str")
     counts = ", ".join(f'count(*) FILTER (WHERE {measure_sql(s)}) AS "{s.name}"' for s in specs)
     lower, upper = ci_sql("count", confidence)
-    with registered(con, _measures=measures, _exact=exact_table(confidence), _england=england):
+    with registered(
+        con,
+        _measures=measures,
+        _exact=exact_table(confidence),
+        _england=england,
+        _described=described,
+    ):
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _counts AS
@@ -210,11 +234,11 @@ def build_sv_rates(
                 SELECT period, count(DISTINCT occurred_month) AS months FROM core.incidents
                 WHERE source = $source AND period IS NOT NULL GROUP BY period
             ),
-            pop AS ({denominators_sql(year)}),
+            pop AS ({denominators}),
             grid AS (
                 SELECT a.lsoa_code, a.lsoa_name, a.ward_code, a.ward_name, a.district_code,
                        a.district_name, a.county_code, a.county_name, m.period, ms.measure,
-                       ms.ord, coalesce(c.count, 0) AS count,
+                       ms.ord, coalesce(c.count, 0) AS count, p.conversion,
                        CASE ms.denominator WHEN 'persons' THEN p.persons
                             ELSE p.persons_under_25 END AS population
                 FROM ref.lsoa a CROSS JOIN months m CROSS JOIN _measures ms
@@ -232,7 +256,9 @@ def build_sv_rates(
                     coalesce(lsoa_name, ward_name, district_name, county_name) AS area_name,
                     period, measure, min(ord) AS ord,
                     sum(count)::BIGINT AS count,
-                    CASE WHEN count(population) = count(*) THEN sum(population) END::BIGINT AS population
+                    CASE WHEN count(population) = count(*) THEN sum(population) END::BIGINT AS population,
+                    array_to_string(list_sort(list_distinct(flatten(
+                        list(string_split(conversion, '+'))))), '+') AS population_conversion
                 FROM grid
                 GROUP BY GROUPING SETS (
                     (period, measure, lsoa_code, lsoa_name),
@@ -256,14 +282,17 @@ def build_sv_rates(
                 SELECT l.*,
                        max(rate_per_1000) FILTER (WHERE area_level = 'county')
                            OVER (PARTITION BY period, measure) AS county_rate,
-                       e.rate AS england_rate
+                       e.rate AS england_rate, e.basis AS vs_england_basis, d.period_months
                 FROM limits l LEFT JOIN _england e USING (period, measure)
+                LEFT JOIN _described d USING (period)
             )
             SELECT area_level, area_code, area_name, period, months::BIGINT AS months, measure,
                    count, population, rate_per_1000, ci_lower, ci_upper,
                    CASE WHEN area_level <> 'county' THEN {compare_sql("ci_lower", "ci_upper", "county_rate")} END AS vs_county,
                    {compare_sql("ci_lower", "ci_upper", "england_rate")} AS vs_england,
-                   $source AS source, $definition AS definition_id
+                   $source AS source, $definition AS definition_id,
+                   coalesce(period_months, period) AS period_months, population_conversion,
+                   vs_england_basis
             FROM compared
             ORDER BY CASE area_level WHEN 'county' THEN 0 WHEN 'district' THEN 1
                      WHEN 'ward' THEN 2 ELSE 3 END, area_code, period, ord
@@ -279,6 +308,7 @@ def _empty_sql() -> str:
         " area_name, NULL::VARCHAR AS period, NULL::BIGINT AS months, NULL::VARCHAR AS measure,"
         " NULL::BIGINT AS count, NULL::BIGINT AS population, NULL::DOUBLE AS rate_per_1000,"
         " NULL::DOUBLE AS ci_lower, NULL::DOUBLE AS ci_upper, NULL::VARCHAR AS vs_county,"
-        " NULL::VARCHAR AS vs_england, NULL::VARCHAR AS source, NULL::VARCHAR AS definition_id"
-        " WHERE false"
+        " NULL::VARCHAR AS vs_england, NULL::VARCHAR AS source, NULL::VARCHAR AS definition_id,"
+        " NULL::VARCHAR AS period_months, NULL::VARCHAR AS population_conversion,"
+        " NULL::VARCHAR AS vs_england_basis WHERE false"
     )

@@ -1,133 +1,107 @@
-"""Real Norfolk open data (police.uk 2022, LSOA 2011, mid-2019 population, IoD2019) end to end.
+"""(c) Real Norfolk open data on LSOA 2011: police.uk 2022, mid-2019 population, IoD2019.
 
-Every expectation is computed here from the files themselves with the csv and json modules, not
+Every expectation is computed from the files themselves (tests/integration/conftest.py), not
 from the pipeline: the run must reconcile with what is really in the files.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from collections import Counter
 from pathlib import Path
 
-import duckdb
 import pytest
-import yaml
 
 from pipelines.settings import load_settings
-from tests.pipelines.conftest import REPO, materialize
+from tests.integration.conftest import Geography, RealRun, truth_on
+from tests.pipelines.conftest import REPO
 
 pytestmark = pytest.mark.integration
-PROXY_TYPES = {"Violence and sexual offences", "Robbery", "Possession of weapons"}
+DISTRICTS = [f"E0700014{i}" for i in range(3, 10)]
 
 
 @pytest.fixture(scope="module")
-def real_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("norfolk")
-    settings = yaml.safe_load((REPO / "config" / "settings-norfolk-policeuk-2022.yaml").read_text())
-    settings["inputs"] = {
-        k: v.replace("../shared/data", str(shared_data)) for k, v in settings["inputs"].items()
-    }
-    settings["definition"] = str(REPO / settings["definition"])
-    settings["database"] = str(folder / "norfolk.duckdb")
-    settings["output_dir"] = str(folder / "out")
-    path = folder / "settings.yaml"
-    path.write_text(yaml.safe_dump(settings))
-    return materialize(path)
+def truth(geography: Geography, shared_data: Path):
+    return truth_on(geography, shared_data, "2022-*/*-norfolk-street.csv", "2011")
 
 
-@pytest.fixture(scope="module")
-def truth(shared_data: Path) -> dict:
-    """What the police.uk and boundary files contain, counted independently."""
-    norfolk = set()
-    for path in (shared_data / "uk-geojson-norfolk/json/statistical/eng/lsoa_by_lad").glob(
-        "*.json"
-    ):
-        norfolk |= {f["properties"]["LSOA11CD"] for f in json.loads(path.read_text())["features"]}
-    per_file, status, headline = {}, Counter(), 0
-    for path in sorted((shared_data / "policeuk-street").glob("2022-*/*-norfolk-street.csv")):
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        per_file[str(path.resolve())] = len(rows)
-        for row in rows:
-            code = row["LSOA code"].strip()
-            where = "no_lsoa" if not code else ("in_area" if code in norfolk else "outside_area")
-            status[where] += 1
-            headline += where == "in_area" and row["Crime type"] in PROXY_TYPES
-    return {"lsoas": norfolk, "per_file": per_file, "status": status, "headline": headline}
+def test_real_run_completes_with_every_check_passing(run_c: RealRun) -> None:
+    assert run_c.result.success
+    assert run_c.failed() == {}
 
 
-def q(settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(settings.database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def test_real_run_completes_with_every_check_passing(real_run) -> None:
-    _, result = real_run
-    assert result.success
-    assert [c.check_name for c in result.get_asset_check_evaluations() if not c.passed] == []
-
-
-def test_every_police_uk_file_reconciles(real_run, truth) -> None:
-    settings, _ = real_run
-    rows = q(
-        settings,
-        "SELECT file, data_lines, rows_loaded + rows_rejected FROM audit.loads WHERE source = 'police_uk'",
+def test_every_police_uk_file_reconciles(run_c: RealRun, truth) -> None:
+    rows = run_c.query(
+        "SELECT file, data_lines, rows_loaded + rows_rejected FROM audit.loads"
+        " WHERE source = 'police_uk'"
     )
-    assert {f: n for f, n, _ in rows} == truth["per_file"]
+    assert {f: n for f, n, _ in rows} == truth.per_file
     assert all(n == m for _, n, m in rows)
-    assert sum(truth["per_file"].values()) == 73_818  # 11 monthly files, headers excluded
+    assert sum(truth.per_file.values()) == 73_818  # 11 monthly files, headers excluded
 
 
-def test_rows_outside_the_area_or_without_lsoa_are_counted_not_dropped(real_run, truth) -> None:
-    settings, _ = real_run
+def test_rows_outside_the_area_or_without_lsoa_are_counted_not_dropped(
+    run_c: RealRun, truth
+) -> None:
     coverage = dict(
-        q(
-            settings,
-            "SELECT status, incidents FROM marts.geography_coverage WHERE source = 'police_uk'",
+        run_c.query(
+            "SELECT period || ':' || status, sum(incidents) FROM marts.geography_coverage"
+            " WHERE source = 'police_uk' GROUP BY ALL"
         )
     )
-    assert coverage == dict(truth["status"])
-    assert coverage["outside_area"] > 0 and coverage["no_lsoa"] > 0
+    assert coverage == {f"{p}:{s}": n for (p, s), n in truth.status.items()}
+    assert coverage["2022:outside_area"] > 0 and coverage["2022:no_lsoa"] > 0
+    # One 2022 row has a point but no LSOA code: placed by the point (it lies far west).
+    placements = dict(
+        run_c.query("SELECT placement, sum(incidents) FROM marts.geography_coverage GROUP BY ALL")
+    )
+    assert placements == {g: n for (_, g), n in truth.placement.items()}
+    assert truth.placement[("2022", "outside_area")] == 817
 
 
-def test_rates_cover_norfolk_and_use_the_proxy(real_run, truth) -> None:
-    settings, _ = real_run
-    assert (
-        q(
-            settings,
-            "SELECT count(DISTINCT area_code) FROM marts.sv_rates WHERE area_level = 'lsoa'",
-        )[0][0]
-        == 538
+def test_rates_cover_norfolk_and_use_the_proxy(run_c: RealRun, truth) -> None:
+    [(lsoas,)] = run_c.query(
+        "SELECT count(DISTINCT area_code) FROM marts.sv_rates WHERE area_level = 'lsoa'"
     )
-    assert (
-        q(
-            settings,
-            "SELECT count(DISTINCT area_code) FROM marts.sv_rates WHERE area_level = 'district'",
-        )[0][0]
-        == 7
-    )
-    [(count, population, months, source)] = q(
-        settings,
-        "SELECT count, population, months, source FROM marts.sv_rates"
-        " WHERE area_level = 'county' AND measure = 'all_serious_violence' AND period = '2022'",
+    assert lsoas == 538
+    [(count, population, months, period_months, source)] = run_c.query(
+        "SELECT count, population, months, period_months, source FROM marts.sv_rates"
+        " WHERE area_level = 'county' AND measure = 'all_serious_violence' AND period = '2022'"
     )
     assert population == 907_760  # ONS mid-2019, Norfolk
-    assert count == truth["headline"]
-    assert months == 11 and source == "police_uk"
-    measures = {m for (m,) in q(settings, "SELECT DISTINCT measure FROM marts.sv_rates")}
+    assert count == truth.county["2022"] == 32_045
+    assert months == 11 and period_months == "2022-01 to 2022-11 (11 of 12 months)"
+    assert source == "police_uk"
+    measures = {m for (m,) in run_c.query("SELECT DISTINCT measure FROM marts.sv_rates")}
     assert "public_order_proxy" in measures and "domestic_abuse_related" not in measures
 
 
-def test_outputs_say_they_are_a_proxy_and_a_part_year(real_run) -> None:
+def test_district_counts_equal_the_files(run_c: RealRun, truth) -> None:
+    districts = dict(
+        run_c.query(
+            "SELECT area_code, count FROM marts.sv_rates WHERE area_level = 'district'"
+            " AND measure = 'all_serious_violence' AND period = '2022'"
+        )
+    )
+    assert sorted(districts) == DISTRICTS
+    assert districts == {d: n for (p, d), n in truth.district.items() if p == "2022"}
+
+
+def test_part_year_is_not_compared_with_england(run_c: RealRun) -> None:
+    [(vs_england, basis)] = run_c.query(
+        "SELECT vs_england, vs_england_basis FROM marts.sv_rates"
+        " WHERE area_level = 'county' AND measure = 'all_serious_violence'"
+    )
+    assert vs_england is None
+    assert basis == (
+        "not compared with an annual England rate: 2022, part year: 2022-01 to 2022-11"
+        " (11 of 12 months)"
+    )
+
+
+def test_outputs_say_they_are_a_proxy_and_a_part_year(run_c: RealRun) -> None:
     from pypdf import PdfReader
 
-    settings, _ = real_run
-    folder = settings.output_dir / "public" / "2022"  # 11 months: no complete year to prefer
+    folder = run_c.settings.output_dir / "public" / "2022"  # 11 months: no complete year
     with (folder / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert {row["source"] for row in rows} == {"police_uk"}
@@ -139,21 +113,28 @@ def test_outputs_say_they_are_a_proxy_and_a_part_year(real_run) -> None:
     assert all("2022 (part year: Jan–Nov 2022, 11 months)" in page for page in pages)
 
 
-def test_insets_come_out_of_the_data_for_the_norfolk_towns(real_run) -> None:
+def test_insets_come_out_of_the_data_for_the_norfolk_towns(run_c: RealRun) -> None:
     """The densest clusters of high-rate LSOAs are Norwich, Great Yarmouth and King's Lynn."""
     from pypdf import PdfReader
 
-    settings, _ = real_run
-    pdf = settings.output_dir / "public" / "2022" / "map_pack_norfolk.pdf"
+    pdf = run_c.settings.output_dir / "public" / "2022" / "map_pack_norfolk.pdf"
     page = PdfReader(pdf).pages[2].extract_text()
     for town in ("Norwich", "Great Yarmouth", "King's Lynn and West Norfolk"):
         assert f"{town}:" in page
 
 
-def test_committed_real_settings_point_at_existing_files(shared_data: Path) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "settings-norfolk-policeuk-2022.yaml",
+        "settings-norfolk-policeuk-2024-lsoa21.yaml",
+        "settings-norfolk-policeuk-2022-2024-lsoa21.yaml",
+    ],
+)
+def test_committed_real_settings_point_at_existing_files(shared_data: Path, name: str) -> None:
     from sources.paths import expand
 
-    settings = load_settings(REPO / "config" / "settings-norfolk-policeuk-2022.yaml", base_dir=REPO)
+    settings = load_settings(REPO / "config" / name, base_dir=REPO)
     for key, pattern in settings.inputs.items():
         if pattern:
             assert expand(pattern), key

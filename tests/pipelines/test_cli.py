@@ -34,6 +34,29 @@ def test_run_prints_progress_and_only_the_files_this_run_wrote(
     assert str(folder / "map_pack_demo-county.pdf") in result.output
     assert "old.csv" not in result.output and "public" not in result.output.split("Outputs")[-1]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["partner", "public"]
+    assert "Incidents by placement and period" in result.output
+    assert "Headline, Demo County, 2022/23:" in result.output
+    assert "per 1,000 residents (95% CI" in result.output
+    assert "vs England: " in result.output and "38.1 per 1,000 in 2022/23" in result.output
+    assert "vs 2021/22: " in result.output  # both whole years: compared
+
+
+def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:
+    """Three LSOAs missing from the population file: the terminal says how many and which."""
+    source = small_demo / "population" / "sapelsoasyoa2022.csv"
+    lines = source.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    dropped = [line.split(",")[2].strip('"') for line in lines[1:4]]
+    short = tmp_path / "sapelsoasyoa2022.csv"
+    short.write_text(lines[0] + "".join(lines[4:]), encoding="utf-8")
+    settings = write_settings(tmp_path, small_demo)
+    settings.write_text(settings.read_text().replace(str(source), str(short)))
+    result = runner.invoke(app, ["run", "--settings", str(settings)])
+    assert result.exit_code == 1
+    assert "CHECK FAILED ref/lsoa_population:every_lsoa_has_population" in result.output
+    assert "3 of 60 LSOAs have no population for 2022: " in result.output
+    assert all(code in result.output for code in dropped)
+    assert "lsoas without population: 3" in result.output  # the check's numbers
+    assert "no outputs were published" in result.output
 
 
 def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(

@@ -306,7 +306,7 @@ def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> No
         (source, status): incidents
         for source, status, incidents in query(
             demo_run.settings.database,
-            "SELECT source, status, incidents FROM marts.geography_coverage",
+            "SELECT source, status, sum(incidents) FROM marts.geography_coverage GROUP BY ALL",
         )
     }
     assert coverage.get(("police_uk", "outside_area"), 0) > 0
@@ -314,3 +314,51 @@ def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> No
     assert coverage.get(("police", "no_lsoa"), 0) > 0
     assert coverage[("police", "no_lsoa")] == planted["counts"]["unlocated_extract_rows"]
     assert coverage.get(("police", "outside_area"), 0) == 0  # the force places every crime
+
+
+def test_coverage_is_per_period_and_says_how_each_incident_was_placed(demo_run: Run) -> None:
+    """The demo is all LSOA 2021: codes place directly, unlocated rows are no_location, and the
+    coverage has one block per financial year, each adding up to that year's incidents."""
+    rows = query(
+        demo_run.settings.database,
+        "SELECT source, period, months, status, placement, sum(incidents)"
+        " FROM marts.geography_coverage GROUP BY ALL ORDER BY ALL",
+    )
+    assert {(source, period) for source, period, *_ in rows} == {
+        (s, p) for s in ("police", "police_uk") for p in ("2021/22", "2022/23")
+    }
+    assert {months for _, _, months, *_ in rows} == {12}
+    assert {(status, placement) for _, _, _, status, placement, _ in rows} == {
+        ("in_area", "code"),
+        ("outside_area", "outside_area"),
+        ("no_lsoa", "no_location"),
+    }
+    per_period = query(
+        demo_run.settings.database,
+        "SELECT source, period, count(*) FROM core.incidents GROUP BY ALL ORDER BY ALL",
+    )
+    covered = {}
+    for source, period, _, _, _, n in rows:
+        covered[(source, period)] = covered.get((source, period), 0) + n
+    assert covered == {(source, period): n for source, period, n in per_period}
+
+
+def test_full_years_are_compared_with_england_and_say_on_what_basis(demo_run: Run) -> None:
+    """The demo's whole financial years get vs_england from config/reference/comparators.csv,
+    with the comparator and the definition caveat in vs_england_basis; measures the table has no
+    comparator for stay empty, and every row says how its population was placed."""
+    rows = query(
+        demo_run.settings.database,
+        "SELECT area_level, period, measure, ci_lower, ci_upper, vs_england, vs_england_basis,"
+        " period_months, population_conversion FROM marts.sv_rates",
+    )
+    headline = [r for r in rows if r[2] == "all_serious_violence"]
+    for level, period, _, lower, upper, vs, basis, months, conversion in headline:
+        expected = "higher" if lower > 38.1 else "lower" if upper < 38.1 else "similar"
+        assert vs == expected, (level, period)
+        assert basis.startswith("England 38.1 per 1,000 in 2022/23 (england-sna-2023, 2023-11)")
+        assert "definition differs from this run's (norfolk-2024)" in basis
+        assert months in ("2021-04 to 2022-03", "2022-04 to 2023-03")
+        assert conversion == "as_published"
+    others = {(vs, basis) for _, _, m, _, _, vs, basis, _, _ in rows if m != "all_serious_violence"}
+    assert others == {(None, None)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from transforms.periods import period_label, period_start
+from transforms.periods import describe_months, period_label, period_start, period_with_months
 
 
 def _dates(*values: str | None) -> pd.Series:
@@ -48,3 +48,15 @@ def test_unknown_period_type_is_refused():
 def test_period_start():
     assert period_start("2022/23", "financial_year") == pd.Timestamp("2022-04-01")
     assert period_start("2022", "calendar_year") == pd.Timestamp("2022-01-01")
+
+
+def test_months_are_described_and_part_years_marked() -> None:
+    year = pd.Series(pd.date_range("2022-01-01", periods=12, freq="MS"))
+    assert describe_months(year) == "2022-01 to 2022-12"
+    assert describe_months(year[:11]) == "2022-01 to 2022-11 (11 of 12 months)"
+    gap = year[:4].drop(index=1)
+    assert describe_months(gap) == "2022-01 to 2022-04 (3 of 12 months; none for 2022-02)"
+    assert period_with_months("2022", 12, describe_months(year)) == "2022"
+    assert period_with_months("2022", 11, describe_months(year[:11])) == (
+        "2022, part year: 2022-01 to 2022-11 (11 of 12 months)"
+    )

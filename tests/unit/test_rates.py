@@ -16,6 +16,7 @@ from transforms.db import ensure_schema, registered, write_table
 from transforms.definition import FLAG_NAMES, load_definition
 from transforms.periods import period_label
 from transforms.rates import (
+    ADDED_COLUMNS,
     RATE_COLUMNS,
     build_sv_rates,
     ci_sql,
@@ -176,7 +177,8 @@ def rates(
         incidents[column] = incidents[column].astype("str")
     write_table(con, "core.incidents", incidents)
     write_table(con, "ref.lsoa", AREAS)
-    write_table(con, "ref.population", long_population(population))
+    people = long_population(population).assign(conversion="as_published")
+    write_table(con, "ref.lsoa_population", people)
     build_sv_rates(con, DEFINITION, source, 2022, **kw)
     return con.execute("SELECT * FROM build.sv_rates").df()
 
@@ -196,7 +198,7 @@ def pick(
 
 def test_every_lsoa_period_and_measure_is_present_with_zero_counts():
     table = rates([incident(sv_category="robbery")])
-    assert list(table.columns) == RATE_COLUMNS
+    assert list(table.columns) == RATE_COLUMNS + ADDED_COLUMNS
     measures = {"all_serious_violence", *DEFINITION.categories, *DEFINITION.measures}
     assert set(table["measure"]) == measures
     lsoa = table[table["area_level"] == "lsoa"]
@@ -349,7 +351,7 @@ def test_real_norfolk_police_uk_rates(shared_data):
     write_table(con, "ref.lsoa", areas)
     population = read_population(shared_data / "population" / "2019_population.csv", 2019).rows
     write_table(con, "ref.population", population.drop(columns=["_file", "_line"]))
-    build_sv_rates(con, DEFINITION, "police_uk", 2019)
+    build_sv_rates(con, DEFINITION, "police_uk", 2019, population_table="ref.population")
     table = con.execute("SELECT * FROM build.sv_rates").df()
     county = pick(table, "county", "E10000020", "all_serious_violence", "2022")
     inside = con.execute(
@@ -373,8 +375,8 @@ def test_denominators_need_bands_that_split_at_25():
         columns=["lsoa_code", "year", "sex", "age_from", "age_to", "persons"],
     )  # fmt: skip
     write_table(con, "ref.population", bands)
-    out = con.execute(denominators_sql(2022) + " ORDER BY lsoa_code").fetchall()
-    assert out == [("A", 47, 17), ("B", 33, None)]  # B's 16-29 band straddles 25
+    out = con.execute(denominators_sql(2022, "ref.population") + " ORDER BY lsoa_code").fetchall()
+    assert out == [("A", 47, 17, "as_published"), ("B", 33, None, "as_published")]  # B straddles 25
 
 
 def test_a_missing_lsoa_population_leaves_the_rollups_without_a_rate():

@@ -57,6 +57,7 @@ def test_force_extract_is_the_rates_source_when_given(tmp_path: Path) -> None:
             "period: calendar_year\nmax_outside_area_share: 5",
             "share between 0 and 1",
         ),
+        ("period: calendar_year", "period: calendar_year\ngeography: lsoa2021", "lsoa21 or lsoa11"),
     ],
 )
 def test_bad_settings_name_the_file_and_key(
@@ -68,9 +69,20 @@ def test_bad_settings_name_the_file_and_key(
     assert str(path) in str(error.value)
 
 
+def test_geography_and_the_vintage_lookup_are_optional(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path)
+    assert settings.geography is None and settings.inputs["lsoa_vintage_lookup"] is None
+    text = MINIMAL.replace(
+        "inputs:\n", "geography: lsoa11\ninputs:\n  lsoa_vintage_lookup: lu.csv\n"
+    )
+    settings = load_settings(write(tmp_path, text), base_dir=tmp_path)
+    assert settings.geography == "lsoa11"
+    assert settings.inputs["lsoa_vintage_lookup"] == str(tmp_path / "lu.csv")
+
+
 def test_shipped_settings_files_load() -> None:
-    for name in ("settings.yaml", "settings-norfolk-policeuk-2022.yaml"):
-        settings = load_settings(REPO / "config" / name, base_dir=REPO)
+    for path in sorted((REPO / "config").glob("settings*.yaml")):
+        settings = load_settings(path, base_dir=REPO)
         assert settings.definition.is_file(), settings.definition
 
 

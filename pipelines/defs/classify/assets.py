@@ -4,11 +4,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.ingest.assets import police_extract, police_uk
-from pipelines.defs.reference.assets import lsoa, offence_codes, sv_definition
+from pipelines.defs.reference.assets import offence_codes, sv_definition
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 from transforms.classify import build_incidents
-from transforms.coverage import build_geography_coverage
 from transforms.definition import load_definition
 
 
@@ -55,24 +54,5 @@ def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             "unknown_offence_code_rows": unknown,
             "unknown_offence_code_share": round(unknown / police_rows, 5) if police_rows else 0.0,
             "unknown_offence_code_max_share": definition.unknown_code_max_share,
-        }
-    )
-
-
-@dg.asset(
-    key=["marts", "geography_coverage"],
-    group_name="classify",
-    kinds={"duckdb"},
-    deps=[incidents, lsoa],
-)
-def geography_coverage(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Incidents inside the area, outside it, or with no LSOA: counted and reported, never dropped."""
-    with duckdb.get_connection() as con:
-        table = build_geography_coverage(con)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(table),
-            "table": "build.geography_coverage",
-            "preview": md_table(table),
         }
     )

@@ -3,28 +3,57 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.classify.assets import incidents
-from pipelines.defs.reference.assets import lsoa, population
+from pipelines.defs.geography.assets import incident_placement, lsoa_population
+from pipelines.defs.reference.assets import lsoa
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
+from pipelines.settings import PROJECT_ROOT
+from transforms.comparators import england_benchmarks, load_comparators, run_basis
 from transforms.definition import load_definition
+from transforms.periods import describe_months
 from transforms.rates import build_sv_rates, population_year
+
+COMPARATORS_CSV = PROJECT_ROOT / "config" / "reference" / "comparators.csv"
 
 
 @dg.asset(
     key=["marts", "sv_rates"],
     group_name="rates",
     kinds={"duckdb"},
-    deps=[incidents, lsoa, population],
+    deps=[incident_placement, lsoa, lsoa_population],
 )
 def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Counts, rates per 1,000 and CIs for LSOA, ward, district and county, every period and measure."""
+    """Counts, rates per 1,000 and CIs for LSOA, ward, district and county, every period and
+    measure; each row says which months its period covers, how its population reached the
+    analysis LSOAs and which England comparator it was judged against."""
     settings = sna.load()
     definition = load_definition(settings.definition)
     source = settings.rates_source
     with duckdb.get_connection() as con:
         year = population_year(con, settings.population_year)
-        build_sv_rates(con, definition, source, year)
+        months = con.execute(
+            "SELECT period, list(DISTINCT occurred_month) FROM core.incidents"
+            " WHERE source = ? AND period IS NOT NULL GROUP BY period",
+            [source],
+        ).fetchall()
+        covered = {period: len(m) for period, m in months}
+        described = {period: describe_months(m) for period, m in months}
+        england, notes = england_benchmarks(
+            load_comparators(COMPARATORS_CSV),
+            covered,
+            described,
+            settings.period,
+            run_basis(source, definition.id),
+        )
+        build_sv_rates(
+            con,
+            definition,
+            source,
+            year,
+            england_rates=england,
+            england_notes=notes,
+            period_months=described,
+        )
         rows = int(con.execute("SELECT count(*) FROM build.sv_rates").fetchone()[0])
         measures = [
             m
@@ -33,9 +62,9 @@ def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             ).fetchall()
         ]
         county = con.execute(
-            "SELECT period, months, count, population, rate_per_1000, ci_lower, ci_upper"
-            " FROM build.sv_rates WHERE area_level = 'county' AND measure = 'all_serious_violence'"
-            " ORDER BY period"
+            "SELECT period, period_months, count, population, rate_per_1000, ci_lower, ci_upper,"
+            " vs_england FROM build.sv_rates WHERE area_level = 'county'"
+            " AND measure = 'all_serious_violence' ORDER BY period"
         ).df()
     return dg.MaterializeResult(
         metadata={

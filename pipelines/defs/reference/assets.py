@@ -14,6 +14,7 @@ from sources.registry import INPUTS
 from transforms.areas import study_area, unplaced_lsoas
 from transforms.db import read_geotable, read_table, write_table
 from transforms.definition import load_definition
+from transforms.geography import analysis_vintage
 
 OFFENCE_CODES_CSV = PROJECT_ROOT / "config" / "reference" / "ho_offence_codes.csv"
 
@@ -55,12 +56,13 @@ def offence_codes(duckdb: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=table_metadata(codes, "ref.offence_codes"))
 
 
-# The reference inputs (boundaries, lookup, population, deprivation), from the input registry.
+# The reference inputs (boundaries, lookups, population, deprivation), from the input registry.
 defs_by_input = {spec.key: build_input(spec) for spec in INPUTS if spec.group == "reference"}
 lsoa_boundaries = defs_by_input["lsoa_boundaries"][0]
 area_lookup = defs_by_input["area_lookup"][0]
 population = defs_by_input["population"][0]
 deprivation = defs_by_input["deprivation"][0]
+lsoa_vintage_lookup = defs_by_input["lsoa_vintage_lookup"][0]
 input_checks = [check for built in defs_by_input.values() for check in built[1:]]
 
 
@@ -68,15 +70,28 @@ input_checks = [check for built in defs_by_input.values() for check in built[1:]
     key=["ref", "lsoa"],
     group_name="reference",
     kinds={"duckdb"},
-    deps=[lsoa_boundaries, area_lookup],
+    deps=[lsoa_boundaries, area_lookup, lsoa_vintage_lookup],
 )
 def lsoa(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The study area: each LSOA in the boundaries with its ward, district and county."""
+    """The study area: each LSOA in the boundaries with its ward, district and county, and the
+    run's one analysis vintage (the boundaries', checked against `geography` in the settings)."""
     settings = sna.load()
     with duckdb.get_connection() as con:
         boundaries = read_geotable(con, "raw.lsoa_boundaries")
         lookup = read_table(con, "ref.area_lookup") if settings.inputs["area_lookup"] else None
+        pairs = (
+            read_table(con, "ref.lsoa_vintage_lookup")
+            if settings.inputs["lsoa_vintage_lookup"]
+            else None
+        )
+        vintage = analysis_vintage(
+            set(boundaries["lsoa_vintage"].dropna()),
+            boundaries["lsoa_code"],
+            settings.geography,
+            pairs,
+        )
         areas = study_area(boundaries, lookup, settings.area_code, settings.area_name)
+        areas["lsoa_vintage"] = pd.Series(vintage, index=areas.index, dtype="str")
         write_table(con, "ref.lsoa", areas)
     unplaced = unplaced_lsoas(areas)
     return dg.MaterializeResult(
@@ -87,6 +102,7 @@ def lsoa(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             wards=int(areas["ward_code"].nunique()),
             area_km2=float(round(areas["area_km2"].sum(), 1)),
             lsoas_not_in_lookup=len(unplaced),
+            lsoa_vintage=vintage or "not stated",
             crs="EPSG:27700",
         )
     )

@@ -26,7 +26,7 @@ from outputs.publish import (
     write_period,
 )
 from pipelines import reporting
-from pipelines.defs.classify.assets import geography_coverage
+from pipelines.defs.geography.assets import geography_coverage
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings

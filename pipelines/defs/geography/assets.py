@@ -1,0 +1,156 @@
+"""One analysis geography per run: population, deprivation and incidents on the boundaries' LSOAs.
+
+The boundaries fix the LSOA vintage (ref.lsoa.lsoa_vintage); inputs of the other vintage are
+placed through the ONS 2011 <-> 2021 lookup when it is given (transforms/geography.py).
+"""
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.classify.assets import incidents
+from pipelines.defs.reference.assets import deprivation, lsoa, lsoa_vintage_lookup, population
+from pipelines.metadata import md_table, table_metadata
+from pipelines.resources import SNASettings
+from pipelines.settings import Settings
+from transforms.coverage import COVERAGE_TABLE, build_geography_coverage
+from transforms.db import read_table
+from transforms.geography import (
+    convert_deprivation,
+    convert_population,
+    place_incidents,
+)
+from transforms.rates import population_year
+
+VINTAGE_LOOKUP = "ref.lsoa_vintage_lookup"
+
+
+def analysis_vintage_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run's analysis vintage, as ref.lsoa recorded it."""
+    return con.execute("SELECT any_value(lsoa_vintage) FROM ref.lsoa").fetchone()[0]
+
+
+def vintage_lookup(settings: Settings) -> str | None:
+    """The lookup table when the settings give one."""
+    return VINTAGE_LOOKUP if settings.inputs["lsoa_vintage_lookup"] else None
+
+
+def denominator_year(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """The population year every rate uses: the one in the settings, else the latest."""
+    return population_year(con, settings.population_year)
+
+
+@dg.asset(
+    key=["ref", "lsoa_population"],
+    group_name="geography",
+    kinds={"duckdb"},
+    deps=[population, lsoa, lsoa_vintage_lookup],
+)
+def lsoa_population(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Population on the study area's LSOAs; where the file is of the other vintage, converted
+    through the lookup, with the method in `conversion`."""
+    settings = sna.load()
+    with duckdb.get_connection() as con:
+        vintage = analysis_vintage_of(con)
+        summary = convert_population(con, vintage=vintage, lookup=vintage_lookup(settings))
+        table = read_table(con, "ref.lsoa_population")
+        lsoas = con.execute("SELECT count(*) FROM ref.lsoa").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            table,
+            "ref.lsoa_population",
+            lsoa_vintage=vintage or "not stated",
+            lsoas_with_population=int(table["lsoa_code"].nunique()),
+            lsoas_in_area=int(lsoas),
+            persons_by_year=dg.MetadataValue.md(
+                table.groupby("year")["persons"].sum().reset_index().to_markdown(index=False)
+            ),
+            lsoas_by_conversion=md_table(summary),
+        )
+    )
+
+
+@dg.asset(
+    key=["ref", "lsoa_deprivation"],
+    group_name="geography",
+    kinds={"duckdb"},
+    deps=[deprivation, lsoa, lsoa_vintage_lookup],
+)
+def lsoa_deprivation(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Indices of Deprivation on the study area's LSOAs (split LSOAs inherit, merged ones average
+    their scores), with the method in `conversion`; absent when no deprivation file is given."""
+    settings = sna.load()
+    if not settings.inputs["deprivation"]:
+        with duckdb.get_connection() as con:
+            con.execute("DROP TABLE IF EXISTS ref.lsoa_deprivation")
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "configured": False})
+    with duckdb.get_connection() as con:
+        vintage = analysis_vintage_of(con)
+        summary = convert_deprivation(con, vintage=vintage, lookup=vintage_lookup(settings))
+        table = read_table(con, "ref.lsoa_deprivation")
+        lsoas = con.execute("SELECT count(*) FROM ref.lsoa").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            table,
+            "ref.lsoa_deprivation",
+            lsoa_vintage=vintage or "not stated",
+            lsoas_without_deprivation=int(lsoas - table["lsoa_code"].nunique()),
+            lsoas_by_conversion=md_table(summary),
+        )
+    )
+
+
+@dg.asset(
+    key=["core", "incident_placement"],
+    group_name="geography",
+    kinds={"duckdb"},
+    deps=[incidents, lsoa, lsoa_vintage_lookup, lsoa_population],
+)
+def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Every incident on the analysis geography: rewrites core.incidents so `lsoa_code` is the
+    study-area LSOA (NULL outside it), keeping `lsoa_code_recorded`, `lsoa_vintage_recorded` and
+    `placement` (how: code, lookup_*, coordinates, outside_area, unmatched_code, no_location)."""
+    settings = sna.load()
+    with duckdb.get_connection() as con:
+        vintage = analysis_vintage_of(con)
+        year = denominator_year(con, settings)
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _people AS SELECT lsoa_code, sum(persons) AS persons"
+            f" FROM ref.lsoa_population WHERE year = {int(year)} GROUP BY lsoa_code"
+        )
+        summary = place_incidents(
+            con,
+            "core.incidents",
+            vintage=vintage,
+            lookup=vintage_lookup(settings),
+            population="_people",
+        )
+    by_method = summary.pivot_table(
+        index=["source", "placement"], columns="period", values="incidents", aggfunc="sum"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": int(summary["incidents"].sum()),
+            "table": "core.incidents",
+            "lsoa_vintage": vintage or "not stated",
+            "lookup_given": vintage_lookup(settings) is not None,
+            "population_year_for_shares": int(year),
+            "incidents_by_placement_and_period": dg.MetadataValue.md(
+                by_method.fillna(0).astype("int64").to_markdown()
+            ),
+        }
+    )
+
+
+@dg.asset(
+    key=["marts", "geography_coverage"],
+    group_name="geography",
+    kinds={"duckdb"},
+    deps=[incident_placement, lsoa],
+)
+def geography_coverage(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Incidents inside the area, outside it, or with no LSOA, per source, period and placement
+    method: counted and reported, never dropped."""
+    with duckdb.get_connection() as con:
+        table = build_geography_coverage(con)
+    return dg.MaterializeResult(metadata=table_metadata(table, COVERAGE_TABLE))
