@@ -57,6 +57,9 @@ from sources._text import count_physical_lines, decode, gunzip, line_index
 SPEC_DIR = Path(__file__).resolve().parents[1] / "config" / "sources"
 TYPES = {"str", "code", "ho_code", "flag", "int", "float", "date", "month", "time"}
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 1 KB; longer lines are quarantined
+# The csv module refuses fields over 128 KiB by default ("field larger than field limit"): a bad
+# line read on its own would then get the wrong reason, so allow what a line may hold.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
 _FMT_WORDS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%H": "HH", "%M": "MM", "%S": "SS", "%y": "yy"}
 # Home Office offence codes in one spelling ("008/01" -> "8/1", "034A" -> "34A"): the leading
 # zeros of every numeric part go. The single definition of that rule, for SQL and Python alike.
@@ -215,6 +218,11 @@ def match_headers(
             missing.append(" or ".join(group))
     if missing:
         problem = "required columns are missing"
+        if not found:
+            problem = (
+                "the first line is not a header: none of the expected column names is in it"
+                " (was the header row deleted, or is this a different kind of file?)"
+            )
         if len(header) == 1 and (sep := next((s for s in ";\t|" if s in header[0]), None)):
             word = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}[sep]
             problem = (
@@ -331,6 +339,19 @@ def _arrow(buffer: bytes, n: int, include: list[int]) -> tuple[pa.Table, int]:
     return table, invalid
 
 
+def _no_odd_bytes(data: bytes) -> bool:
+    """Whether pyarrow may read the whole file in one go: no NUL byte and no line longer than
+    `MAX_LINE_BYTES` (pyarrow would load both as ordinary text; the line index quarantines them).
+    Line length is bounded by the gaps between LFs, checked only for files that could exceed it."""
+    if b"\x00" in data:
+        return False
+    if len(data) <= MAX_LINE_BYTES:
+        return True
+    lf = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    gaps = np.diff(lf, prepend=-1, append=len(data))
+    return int(gaps.max()) - 1 <= MAX_LINE_BYTES
+
+
 def _reject_reason(text: str, n: int, nul: bool, length: int, odd_quotes: bool) -> str | list[str]:
     """Why a line is not one record, or its fields when the csv module reads it as one."""
     if length > MAX_LINE_BYTES:
@@ -440,7 +461,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
     names = {i: name for name, i in found.items()}
 
     text, reader, rejects, blank = None, "pyarrow", [], 0
-    if header_line == 1:
+    if header_line == 1 and _no_odd_bytes(data):
         first_nl = data.find(b"\n")
         first = data if first_nl < 0 else data[:first_nl]
         if b"\r" not in first.rstrip(b"\r"):  # lone CRs: let the line index sort them out
