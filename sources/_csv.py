@@ -16,7 +16,8 @@ require_any ([[col, col], ...]: at least one header of each group must be presen
 dmy_date ([columns]: day-first dates; a file whose dates only read month-first is refused).
 
 What happens to each physical line of a file (DESIGN §2, §8a):
-- the header line and blank lines are counted as such;
+- the header line and blank lines are counted as such (a line of only separators, as spreadsheets
+  leave, is blank; a line repeating the header, as when files are joined, is a header);
 - a line that is not one well-formed record (wrong number of fields, an unbalanced quote, a NUL
   byte, longer than `MAX_LINE_BYTES`) is a row reject with its full raw text; records never span
   lines, so a stray quote costs one line, not the rest of the file;
@@ -60,6 +61,10 @@ MAX_LINE_BYTES = 1 << 20  # a real record is well under 1 KB; longer lines are q
 # The csv module refuses fields over 128 KiB by default ("field larger than field limit"): a bad
 # line read on its own would then get the wrong reason, so allow what a line may hold.
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
+# A line of only blanks and separators holds no record (spreadsheets leave ",,,,," rows): blank.
+_BLANK = b" \t\x0b\x0c,"
+_BLANK_BYTES = np.frombuffer(_BLANK + b"\r\n", dtype=np.uint8)
+_SEPARATORS_ONLY = re.compile(rb"(?m)^[ \t\x0b\x0c]*,[ \t\x0b\x0c,]*\r?$")
 _FMT_WORDS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%H": "HH", "%M": "MM", "%S": "SS", "%y": "yy"}
 # Home Office offence codes in one spelling ("008/01" -> "8/1", "034A" -> "34A"): the leading
 # zeros of every numeric part go. The single definition of that rule, for SQL and Python alike.
@@ -301,7 +306,7 @@ def _header(path: Path, data: bytes) -> tuple[list[str], int]:
         nl = data.find(b"\n", offset)
         end = len(data) if nl < 0 else nl
         line = data[offset:end].rstrip(b"\r")
-        if line.strip():
+        if line.strip(_BLANK):
             if b"\r" in line:  # old Mac line ends: the whole file is one "line" here
                 line = line.split(b"\r", 1)[0]
             try:
@@ -339,11 +344,16 @@ def _arrow(buffer: bytes, n: int, include: list[int]) -> tuple[pa.Table, int]:
     return table, invalid
 
 
-def _no_odd_bytes(data: bytes) -> bool:
-    """Whether pyarrow may read the whole file in one go: no NUL byte and no line longer than
-    `MAX_LINE_BYTES` (pyarrow would load both as ordinary text; the line index quarantines them).
-    Line length is bounded by the gaps between LFs, checked only for files that could exceed it."""
-    if b"\x00" in data:
+def _no_odd_lines(data: bytes) -> bool:
+    """Whether pyarrow may read the whole file in one go: no NUL byte, no line longer than
+    `MAX_LINE_BYTES`, no line of only separators and no repeated header (pyarrow would load all
+    four as records; the line path quarantines the first two and counts the others as blank and
+    header lines). Line length is bounded by the gaps between LFs, checked only for files that
+    could exceed it; the rest are C-speed scans."""
+    if b"\x00" in data or _SEPARATORS_ONLY.search(data):
+        return False
+    first_end = data.find(b"\n")
+    if first_end >= 0 and _repeated_headers(data, first_end):
         return False
     if len(data) <= MAX_LINE_BYTES:
         return True
@@ -372,24 +382,29 @@ def _reject_reason(text: str, n: int, nul: bool, length: int, odd_quotes: bool) 
     return f"expected {n} fields, found {len(fields)}"
 
 
-def _blank_lines(data: bytes, idx, candidates: np.ndarray) -> np.ndarray:
-    """Which candidate lines hold only spaces or tabs (blank, like an empty line)."""
-    return np.array(
-        [not data[idx.start[i] : idx.end[i]].strip() for i in candidates], dtype=bool
-    ).reshape(-1)
+def _repeated_headers(data: bytes, header_end: int) -> list[int]:
+    """Byte offsets of lines after the header that repeat it exactly (files joined with their
+    headers, e.g. by `cat`): they are headers, not records."""
+    start = data.rfind(b"\n", 0, header_end) + 1
+    header = data[start:header_end].rstrip(b"\r")
+    pattern = re.compile(rb"(?m)^" + re.escape(header) + rb"\r?$")
+    return [m.start() for m in pattern.finditer(data, header_end)]
 
 
 def _parse_lines(
     data: bytes, header_line: int, n: int, include: list[int]
-) -> tuple[pa.Table, np.ndarray, str, list[tuple[int, str, str]], int]:
+) -> tuple[pa.Table, np.ndarray, str, list[tuple[int, str, str]], int, int]:
     """Slow path: locate every line; well-formed ones go to pyarrow together, the rest are read
-    one by one. Returns (text table, line numbers, reader, rejects, blank lines after the header)."""
+    one by one. Returns (text table, line numbers, reader, rejects, blank lines after the header,
+    repeated header lines)."""
     idx = line_index(data)
     length = idx.end - idx.start
     after_header = np.arange(len(idx)) >= header_line
-    blank = idx.blank.copy()
-    maybe = np.flatnonzero(~blank & (idx.fields == 1) & (idx.quotes == 0) & (length <= 256))
-    blank[maybe] = _blank_lines(data, idx, maybe)
+    ink = np.flatnonzero(~np.isin(np.frombuffer(data, dtype=np.uint8), _BLANK_BYTES))
+    blank = (np.searchsorted(ink, idx.end) - np.searchsorted(ink, idx.start)) == 0
+    repeated = np.searchsorted(idx.start, _repeated_headers(data, int(idx.end[header_line - 1])))
+    blank[repeated] = False
+    after_header[repeated] = False  # counted as headers
     data_line = after_header & ~blank
     good = data_line & (idx.quotes % 2 == 0) & (idx.fields == n) & ~idx.nul
     good &= length <= MAX_LINE_BYTES
@@ -427,7 +442,8 @@ def _parse_lines(
         )
         table = pa.concat_tables([table, extra])
     lines = np.concatenate([good_idx + 1, np.asarray(row_lines, dtype=np.int64)])
-    return table, lines.astype(np.int64), reader, rejects, int((after_header & blank).sum())
+    blanks = int((after_header & blank).sum())
+    return table, lines.astype(np.int64), reader, rejects, blanks, len(repeated)
 
 
 def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
@@ -460,8 +476,8 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
     include = sorted(found.values())
     names = {i: name for name, i in found.items()}
 
-    text, reader, rejects, blank = None, "pyarrow", [], 0
-    if header_line == 1 and _no_odd_bytes(data):
+    text, reader, rejects, blank, headers = None, "pyarrow", [], 0, 1
+    if header_line == 1 and _no_odd_lines(data):
         first_nl = data.find(b"\n")
         first = data if first_nl < 0 else data[:first_nl]
         if b"\r" not in first.rstrip(b"\r"):  # lone CRs: let the line index sort them out
@@ -474,7 +490,8 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
                 lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
                 text = table
     if text is None:
-        text, lines, reader, rejects, blank = _parse_lines(data, header_line, n, include)
+        text, lines, reader, rejects, blank, repeats = _parse_lines(data, header_line, n, include)
+        headers += repeats
     text = text.rename_columns([names[int(c[1:])] for c in text.column_names])
     text = text.append_column("_line", pa.array(lines, pa.int64()))
     reject_frame = make_rejects(
@@ -496,7 +513,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
         text=text,
         rejects=reject_frame,
         physical_lines=physical,
-        header_lines=1,
+        header_lines=headers,
         blank_lines=blank + (header_line - 1),
     )
 

@@ -74,10 +74,14 @@ def text_lines(path: Path, encoding: str = "utf-8") -> list[bytes]:
     return data.splitlines()
 
 
+BLANK = b" \t\x0b\x0c,"  # a line of only these holds no record (spreadsheets leave ",,,,")
+
+
 def record_lines(lines: list[bytes]) -> tuple[int, int]:
-    """(header line number, data lines): lines after the header that hold more than blanks."""
-    header = next(i for i, line in enumerate(lines) if line.strip()) + 1
-    data = sum(1 for line in lines[header:] if line.strip())
+    """(header line number, data lines): lines after the header that hold more than blanks and
+    separators and do not repeat the header (files joined with their headers)."""
+    header = next(i for i, line in enumerate(lines) if line.strip(BLANK)) + 1
+    data = sum(1 for line in lines[header:] if line.strip(BLANK) and line != lines[header - 1])
     return header, data
 
 

@@ -27,7 +27,14 @@ from hypothesis import strategies as st
 from sources._csv import MAX_LINE_BYTES, load_spec, match_headers
 from sources._result import InputFormatError
 from sources.registry import BY_KEY
-from tests.bad_inputs import CLEAN_FILES, _extract_rows, _police_uk_rows, fields
+from tests.bad_inputs import (
+    BLANK,
+    CLEAN_FILES,
+    _extract_rows,
+    _police_uk_rows,
+    fields,
+    record_lines,
+)
 from tests.helpers import _memory, ingest
 
 pytestmark = pytest.mark.corpus
@@ -132,18 +139,19 @@ def _check(key: str, lines: list[Line], multibyte: bool) -> None:
 
 def _assert_accounted(key: str, path: Path, data: bytes, loaded, lines: list[Line]) -> None:
     spec = BY_KEY[key]
-    physical = data.splitlines()  # CRLF, LF and a lone CR: what an editor shows as lines
-    header = next(i for i, line in enumerate(physical) if line.strip()) + 1
-    records = sum(1 for line in physical[header:] if line.strip())
+    physical = data.removeprefix(
+        b"\xef\xbb\xbf"
+    ).splitlines()  # CRLF, LF and a lone CR each end one
+    header, records = record_lines(physical)
     rows, rejects = loaded.rows, loaded.rejects
     numbers = sorted(set(rows["_line"]))
     assert len(numbers) + rejects["line"].nunique() == records
     assert set(numbers).isdisjoint(rejects["line"])
-    assert all(header < n <= len(physical) and physical[n - 1].strip() for n in numbers)
+    assert all(header < n <= len(physical) and physical[n - 1].strip(BLANK) for n in numbers)
     encoding = loaded.loads["encoding"].iloc[0].removesuffix("-sig")
 
     def text(n: int) -> str:
-        return physical[n - 1].removeprefix(b"\xef\xbb\xbf").decode(encoding)
+        return physical[n - 1].decode(encoding)
 
     for _, reject in rejects[rejects["column"] == "_row"].iterrows():
         assert reject["value"] == text(reject["line"])
@@ -176,7 +184,7 @@ def _physical_origin(lines: list[Line]) -> list[Line | None]:
     for line in lines:
         parts = line.content.splitlines() or [b""]
         for part in parts:
-            ok = not line.touched and len(parts) == 1 and part.strip()
+            ok = not line.touched and len(parts) == 1 and part.strip(BLANK)
             out.append(line if ok else None)
     return out
 

@@ -255,6 +255,9 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
         assert len(loaded.rows) == expect["loaded"]
     if "encoding" in expect:
         assert set(loaded.loads["encoding"]) == {expect["encoding"]}
+    if "lines" in expect:
+        counted = loaded.loads[["header_lines", "blank_lines"]].sum()
+        assert counted.tolist() == [expect["lines"]["header"], expect["lines"]["blank"]]
     assert_issues(loaded.rejects, expect.get("rejects", []), "rejects", with_value=False)
     for line, value in (expect.get("reject_values") or {}).items():
         assert set(loaded.rejects.loc[loaded.rejects["line"] == int(line), "value"]) == {value}
