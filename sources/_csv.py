@@ -42,6 +42,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
@@ -64,7 +65,6 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
 # A line of only blanks and separators holds no record (spreadsheets leave ",,,,," rows): blank.
 _BLANK = b" \t\x0b\x0c,"
 _BLANK_BYTES = np.frombuffer(_BLANK + b"\r\n", dtype=np.uint8)
-_SEPARATORS_ONLY = re.compile(rb"(?m)^[ \t\x0b\x0c]*,[ \t\x0b\x0c,]*\r?$")
 _FMT_WORDS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%H": "HH", "%M": "MM", "%S": "SS", "%y": "yy"}
 # Home Office offence codes in one spelling ("008/01" -> "8/1", "034A" -> "34A"): the leading
 # zeros of every numeric part go. The single definition of that rule, for SQL and Python alike.
@@ -344,16 +344,11 @@ def _arrow(buffer: bytes, n: int, include: list[int]) -> tuple[pa.Table, int]:
     return table, invalid
 
 
-def _no_odd_lines(data: bytes) -> bool:
-    """Whether pyarrow may read the whole file in one go: no NUL byte, no line longer than
-    `MAX_LINE_BYTES`, no line of only separators and no repeated header (pyarrow would load all
-    four as records; the line path quarantines the first two and counts the others as blank and
-    header lines). Line length is bounded by the gaps between LFs, checked only for files that
-    could exceed it; the rest are C-speed scans."""
-    if b"\x00" in data or _SEPARATORS_ONLY.search(data):
-        return False
-    first_end = data.find(b"\n")
-    if first_end >= 0 and _repeated_headers(data, first_end):
+def _no_odd_bytes(data: bytes) -> bool:
+    """Whether pyarrow may read the whole file in one go: no NUL byte and no line longer than
+    `MAX_LINE_BYTES` (pyarrow would load both as ordinary text; the line path quarantines them).
+    Line length is bounded by the gaps between LFs, checked only for files that could exceed it."""
+    if b"\x00" in data:
         return False
     if len(data) <= MAX_LINE_BYTES:
         return True
@@ -382,13 +377,34 @@ def _reject_reason(text: str, n: int, nul: bool, length: int, odd_quotes: bool) 
     return f"expected {n} fields, found {len(fields)}"
 
 
+def _blank_or_header_rows(table: pa.Table, header: list[str], include: list[int]) -> bool:
+    """Whether pyarrow read a row whose columns are all blank or all equal to the header's: it
+    may be a line of only separators or a repeated header, which the line path tells apart."""
+    blank = same = None
+    for i in include:  # column by column, stopping as soon as no row can be either
+        column = table.column(f"c{i}")
+        b = pc.equal(pc.utf8_trim_whitespace(column), "")
+        h = pc.equal(column, header[i])
+        blank = b if blank is None else pc.and_(blank, b)
+        same = h if same is None else pc.and_(same, h)
+        if not pc.any(pc.or_(blank, same)).as_py():
+            return False
+    return blank is not None
+
+
 def _repeated_headers(data: bytes, header_end: int) -> list[int]:
     """Byte offsets of lines after the header that repeat it exactly (files joined with their
     headers, e.g. by `cat`): they are headers, not records."""
     start = data.rfind(b"\n", 0, header_end) + 1
     header = data[start:header_end].rstrip(b"\r")
-    pattern = re.compile(rb"(?m)^" + re.escape(header) + rb"\r?$")
-    return [m.start() for m in pattern.finditer(data, header_end)]
+    found = []
+    at = data.find(header, header_end)
+    while at >= 0:
+        end = at + len(header)
+        if data[at - 1 : at] in (b"\n", b"\r") and data[end : end + 1] in (b"", b"\n", b"\r"):
+            found.append(at)
+        at = data.find(header, end)
+    return found
 
 
 def _parse_lines(
@@ -477,7 +493,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
     names = {i: name for name, i in found.items()}
 
     text, reader, rejects, blank, headers = None, "pyarrow", [], 0, 1
-    if header_line == 1 and _no_odd_lines(data):
+    if header_line == 1 and _no_odd_bytes(data):
         first_nl = data.find(b"\n")
         first = data if first_nl < 0 else data[:first_nl]
         if b"\r" not in first.rstrip(b"\r"):  # lone CRs: let the line index sort them out
@@ -486,7 +502,12 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
                 table, invalid = _arrow(body, n, include)
             except pa.ArrowInvalid:
                 table, invalid = None, 1
-            if table is not None and invalid == 0 and table.num_rows + 1 == physical:
+            if (
+                table is not None
+                and invalid == 0
+                and table.num_rows + 1 == physical
+                and not _blank_or_header_rows(table, header, include)
+            ):
                 lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
                 text = table
     if text is None:
