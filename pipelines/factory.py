@@ -50,10 +50,12 @@ def build_input(spec: InputSpec) -> list[dg.AssetsDefinition | dg.AssetChecksDef
             paths = expand(pattern) if spec.many else [expand_single(pattern)]
             context.log.info(f"{spec.key}: reading {len(paths)} file(s)")
             if spec.column_map:
-                load_csv_files(
+                loaded = load_csv_files(
                     con, paths, load_spec(spec.column_map), spec.table, context.run.run_id,
                     dedup=spec.dedup,
                 )  # fmt: skip
+                if loaded.duplicate_files or loaded.rows_duplicate:
+                    context.log.warning(repeats_warning(con, spec, loaded.rows_duplicate))
             else:
                 options = {kw: getattr(settings, attr) for kw, attr in spec.read_settings}
                 result = spec.read(paths, **options)
@@ -74,6 +76,22 @@ def _not_configured(con, spec: InputSpec) -> dict[str, Any]:
             con.execute(f"DELETE FROM {table} WHERE source = ?", [spec.source])
         con.execute("DELETE FROM audit.loads WHERE source = ?", [spec.source])
     return {"dagster/row_count": 0, "configured": False}
+
+
+def repeats_warning(con, spec: InputSpec, records: int) -> str:
+    """What was counted once although it came twice: files with the same bytes, repeated keys."""
+    files = con.execute(
+        "SELECT file, duplicate_of FROM audit.loads WHERE source = ? AND duplicate_of IS NOT NULL"
+        " ORDER BY file",
+        [spec.source],
+    ).fetchall()
+    said = [f"{file} repeats {original} byte for byte: loaded once" for file, original in files]
+    if records:
+        said.append(
+            f"{records:,} records repeat a {spec.dedup.key} seen in a later version: only the"
+            " latest counts (listed in quarantine.duplicates)"
+        )
+    return f"{spec.key}: " + "; ".join(said)
 
 
 def _load_metadata(con, spec: InputSpec) -> dict[str, Any]:

@@ -28,7 +28,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.factory import date_window, dates_within, reconcile, rejects_below_threshold
+from pipelines.factory import (
+    date_window,
+    dates_within,
+    reconcile,
+    rejects_below_threshold,
+    repeats_warning,
+)
 from pipelines.settings import SettingsError, load_settings
 from sources._csv import load_spec, match_headers
 from sources._result import InputFormatError
@@ -272,6 +278,11 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
         if pd.notna(d)
     }
     assert repeats == (expect.get("duplicate_files") or {})
+    if repeats or len(loaded.duplicates):  # the asset warns, naming what it counted once
+        said = repeats_warning(loaded.con, BY_KEY[case.input], len(loaded.duplicates))
+        for file, original in repeats.items():
+            assert f"{case.folder / file} repeats {case.folder / original} byte for byte" in said
+        assert (f"{len(loaded.duplicates):,} records repeat a" in said) == bool(dups["count"])
     base, differ = expected_rows(case, baseline_rows(case, files, baseline))
     got = effective(loaded)
     assert differ <= set(got["_line"]), "a changed line was not loaded"
