@@ -137,9 +137,8 @@ def _explain(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error["loc"]]
     where = ".".join(loc)
     if error["type"] == "extra_forbidden":
-        model = {"inputs": _Inputs, "date_range": DateRange}.get(loc[0], _SettingsFile)
-        if len(loc) == 1:
-            model = _SettingsFile
+        nested = {"inputs": _Inputs, "date_range": DateRange}
+        model = nested.get(loc[0], _SettingsFile) if len(loc) > 1 else _SettingsFile
         valid = list(model.model_fields)
         near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
         hint = f"; did you mean '{near[0]}'?" if near else f"; expected some of {valid}"

@@ -392,13 +392,12 @@ def _blank_or_header_rows(table: pa.Table, header: list[str], include: list[int]
     return blank is not None
 
 
-def _repeated_headers(data: bytes, header_end: int) -> list[int]:
-    """Byte offsets of lines after the header that repeat it exactly (files joined with their
-    headers, e.g. by `cat`): they are headers, not records."""
-    start = data.rfind(b"\n", 0, header_end) + 1
-    header = data[start:header_end].rstrip(b"\r")
+def _repeated_headers(data: bytes, start: int, end: int) -> list[int]:
+    """Byte offsets of lines after the header (bytes start:end) that repeat it exactly (files
+    joined with their headers, e.g. by `cat`): they are headers, not records."""
+    header = data[start:end]
     found = []
-    at = data.find(header, header_end)
+    at = data.find(header, end)
     while at >= 0:
         end = at + len(header)
         if data[at - 1 : at] in (b"\n", b"\r") and data[end : end + 1] in (b"", b"\n", b"\r"):
@@ -418,7 +417,8 @@ def _parse_lines(
     after_header = np.arange(len(idx)) >= header_line
     ink = np.flatnonzero(~np.isin(np.frombuffer(data, dtype=np.uint8), _BLANK_BYTES))
     blank = (np.searchsorted(ink, idx.end) - np.searchsorted(ink, idx.start)) == 0
-    repeated = np.searchsorted(idx.start, _repeated_headers(data, int(idx.end[header_line - 1])))
+    h = header_line - 1
+    repeated = np.searchsorted(idx.start, _repeated_headers(data, idx.start[h], idx.end[h]))
     blank[repeated] = False
     after_header[repeated] = False  # counted as headers
     data_line = after_header & ~blank

@@ -144,9 +144,9 @@ def _melt(rows: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
 
 
 def _reject_bad_counts(result: ReadResult) -> ReadResult:
-    """A row with a malformed count (negative, not a number) is rejected whole, with that cell's
-    value and reason: a denominator with a band missing would understate the rate's population
-    without a word. Its cell issues become the reject."""
+    """A row with a malformed count (negative, not a number) or year is rejected whole, with
+    that cell's value and reason: a denominator with a band missing would understate the rate's
+    population without a word. Its cell issues become the reject."""
     cells = result.cell_issues
     if cells.empty:
         return result
