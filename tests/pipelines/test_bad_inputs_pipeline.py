@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pyogrio
 import pytest
 import yaml
@@ -27,6 +26,7 @@ from pipelines.resources import build_resources
 from pipelines.settings import Settings, load_settings
 from tests.bad_inputs import load_cases
 from tests.pipelines.conftest import REPO, Run, all_definitions, materialize, write_settings
+from tests.pipelines.test_demo_pipeline import query
 from transforms.definition import normalise_code, reference_codes
 
 pytestmark = pytest.mark.corpus
@@ -105,14 +105,6 @@ def no_lsoa(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Fault
     )
 
 
-def _query(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _failed(result: dg.ExecuteInProcessResult) -> dict[str, str | None]:
     return {
         c.check_name: c.description for c in result.get_asset_check_evaluations() if not c.passed
@@ -140,13 +132,13 @@ def test_a_date_in_2099_stops_the_run_before_anything_is_published(stopped: Faul
     planned = {k.to_user_string() for k in stopped.result.job_def.asset_layer.selected_asset_keys}
     assert skipped <= planned and not done & skipped  # planned, never run
     assert not stopped.settings.output_dir.exists()  # no out/2098-99/, no out/ at all
-    tables = _query(
+    tables = query(
         stopped.settings.database,
         "SELECT table_schema || '.' || table_name FROM information_schema.tables"
         " WHERE table_schema IN ('marts', 'build', 'core')",
     )
     assert tables == []
-    assert _query(stopped.settings.database, "SELECT count(*) FROM audit.runs") == [(0,)]
+    assert query(stopped.settings.database, "SELECT count(*) FROM audit.runs") == [(0,)]
 
 
 # ---------------------------------------------------------------- pipeline_coordinates_without_lsoa
@@ -160,12 +152,12 @@ def test_an_extract_with_coordinates_but_no_lsoa_publishes_the_same_rates(
     counts must equal the run that was given the LSOA codes."""
     assert no_lsoa.result.success, _failed(no_lsoa.result)
     sql = "SELECT period, area_level, area_code, measure, count FROM marts.sv_rates ORDER BY ALL"
-    assert _query(no_lsoa.settings.database, sql) == _query(demo_run.settings.database, sql)
+    assert query(no_lsoa.settings.database, sql) == query(demo_run.settings.database, sql)
 
 
 def test_an_extract_with_coordinates_but_no_lsoa_loads_every_row(no_lsoa: FaultyRun) -> None:
     """What holds today: every extract row is loaded (none rejected for the missing column)."""
-    [(files, lines, loaded, rejected, lsoa)] = _query(
+    [(files, lines, loaded, rejected, lsoa)] = query(
         no_lsoa.settings.database,
         "SELECT count(*), sum(data_lines), sum(rows_loaded), sum(rows_rejected),"
         " count(*) FILTER (list_contains(columns, 'lsoa_code'))"
@@ -190,7 +182,7 @@ def test_unknown_offence_codes_are_listed_and_stop_the_run_above_the_share(
     assert "pipeline_unknown_offence_codes" in CASES
     known = reference_codes()
     rejected = set(
-        _query(
+        query(
             no_lsoa.settings.database,
             "SELECT file, line FROM quarantine.rejects WHERE source = 'police_extract'",
         )
@@ -203,7 +195,7 @@ def test_unknown_offence_codes_are_listed_and_stop_the_run_above_the_share(
                 if code and code not in known and (str(path), line) not in rejected:
                     counted[code] = counted.get(code, 0) + 1
     assert counted, "the demo plants unknown codes"
-    listed = _query(
+    listed = query(
         no_lsoa.settings.database,
         "SELECT ho_offence_code, count FROM core.unknown_offence_codes",
     )
@@ -244,13 +236,13 @@ def test_police_uk_rows_outside_the_area_are_counted_as_outside(
             outside += sum(1 for r in csv.DictReader(handle) if r["LSOA code"] not in county | {""})
     assert outside > 0
     coverage = dict(
-        _query(
+        query(
             no_lsoa.settings.database,
             "SELECT status, incidents FROM marts.geography_coverage WHERE source = 'police_uk'",
         )
     )
     assert coverage["outside_area"] == outside
-    [(rows,)] = _query(
+    [(rows,)] = query(
         no_lsoa.settings.database,
         "SELECT count(*) FROM raw.police_uk ANTI JOIN quarantine.duplicates d"
         " ON d.source = 'police_uk' AND d.file = _file AND d.line = _line",
