@@ -40,7 +40,6 @@ class _ProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
         self.check_steps: set[str] = set()
         self.failed_checks: list[str] = []
-        self.failure: tuple[str, str] | None = None  # (step, error) of the first failed step
         self.reasons: dict[str, list[str]] = {}  # failed or warning check -> its explanation
         self.skipped = 0
 
@@ -63,7 +62,6 @@ class _ProgressHandler(logging.Handler):
             error = event.step_failure_data.error
             while error.cause is not None:  # the reader's own message, not Dagster's wrapper
                 error = error.cause
-            self.failure = (step.replace("__", "."), error.message.strip())
             console.print(f"  [red]FAILED[/red] {step.replace('__', '.')}: {error.message.strip()}")
         elif kind == "STEP_SKIPPED" or (
             kind == "ENGINE_EVENT" and "Not executing" in event.message
@@ -81,8 +79,6 @@ class _ProgressHandler(logging.Handler):
                 console.print(f"  [yellow]warning[/yellow] {name}")
             else:
                 self.failed_checks.append(name)
-                if self.failure is None:  # the run stops here: record where, and why
-                    self.failure = (step.replace("__", "."), " ".join(self.reasons[name]))
                 console.print(f"  [red]CHECK FAILED[/red] {name}")
             for line in self.reasons[name]:
                 console.print(f"    {line}", highlight=False)
@@ -180,8 +176,7 @@ def run(
     audience: AudienceOption = None,
 ) -> None:
     """Run the whole SNA for one settings file: ingest, classify, rates, outputs."""
-    from pipelines.runs import RunLocked, record_end, run_lock
-    from transforms.db import connect
+    from pipelines.runs import RunLocked, run_lock
     from transforms.definition import DefinitionError, load_definition
 
     if audience is not None:
@@ -200,16 +195,6 @@ def run(
             handler = _ProgressHandler()
             ok = run_pipeline(loaded.path, handler, run_id=run_id)
             took = time.perf_counter() - started
-            if not ok:
-                step, error = handler.failure or (
-                    "checks",
-                    "blocking checks failed: " + ", ".join(handler.failed_checks),
-                )
-                con = connect(loaded.database)
-                try:
-                    record_end(con, run_id, "failed", stopped_at=step, error=error)
-                finally:
-                    con.close()
     except RunLocked as exc:
         console.print(f"[red]Not started:[/red] {exc}")
         raise typer.Exit(2) from exc

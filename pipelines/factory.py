@@ -50,10 +50,12 @@ def build_input(spec: InputSpec) -> list[dg.AssetsDefinition | dg.AssetChecksDef
             paths = expand(pattern) if spec.many else [expand_single(pattern)]
             context.log.info(f"{spec.key}: reading {len(paths)} file(s)")
             if spec.column_map:
-                load_csv_files(
+                loaded = load_csv_files(
                     con, paths, load_spec(spec.column_map), spec.table, context.run.run_id,
                     dedup=spec.dedup,
                 )  # fmt: skip
+                if loaded.duplicate_files or loaded.rows_duplicate:
+                    context.log.warning(repeats_warning(con, spec, loaded.rows_duplicate))
             else:
                 options = {kw: getattr(settings, attr) for kw, attr in spec.read_settings}
                 result = spec.read(paths, **options)
@@ -74,6 +76,22 @@ def _not_configured(con, spec: InputSpec) -> dict[str, Any]:
             con.execute(f"DELETE FROM {table} WHERE source = ?", [spec.source])
         con.execute("DELETE FROM audit.loads WHERE source = ?", [spec.source])
     return {"dagster/row_count": 0, "configured": False}
+
+
+def repeats_warning(con, spec: InputSpec, records: int) -> str:
+    """What was counted once although it came twice: files with the same bytes, repeated keys."""
+    files = con.execute(
+        "SELECT file, duplicate_of FROM audit.loads WHERE source = ? AND duplicate_of IS NOT NULL"
+        " ORDER BY file",
+        [spec.source],
+    ).fetchall()
+    said = [f"{file} repeats {original} byte for byte: loaded once" for file, original in files]
+    if records:
+        said.append(
+            f"{records:,} records repeat a {spec.dedup.key} seen in a later version: only the"
+            " latest counts (listed in quarantine.duplicates)"
+        )
+    return f"{spec.key}: " + "; ".join(said)
 
 
 def _load_metadata(con, spec: InputSpec) -> dict[str, Any]:
@@ -234,41 +252,43 @@ def _rejects_below_threshold(spec: InputSpec, key: dg.AssetKey) -> dg.AssetCheck
         description="Per file, rejected rows stay under the settings' max_reject_share.",
     )
     def _check(sna: SNASettings, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        limit = sna.load().max_reject_share
         with duckdb.get_connection() as con:
-            over = con.execute(
-                """
-                SELECT file, rows_rejected, data_lines, rows_rejected / data_lines AS share
-                FROM audit.loads WHERE source = ? AND data_lines > 0
-                  AND rows_rejected / data_lines > ? ORDER BY share DESC
-                """,
-                [spec.source, limit],
-            ).df()
-            worst = None
-            if len(over):
-                worst = con.execute(
-                    """
-                    SELECT "column", value, count(*) AS n FROM quarantine.rejects
-                    WHERE source = ? AND file = ? GROUP BY ALL ORDER BY n DESC, "column" LIMIT 1
-                    """,
-                    [spec.source, over["file"].iloc[0]],
-                ).fetchone()
-        description = None
-        if len(over):
-            first = over.iloc[0]
-            column, value, n = worst
-            description = (
-                f"{first['file']}: {int(first['rows_rejected']):,} of {int(first['data_lines']):,}"
-                f" rows rejected ({first['share']:.1%}, above {limit:.1%}); most often column"
-                f" {column!r}, value {str(value)[:60]!r} ({n:,} rows)"
-            )
-        return dg.AssetCheckResult(
-            passed=over.empty,
-            metadata={"max_reject_share": limit, "files_over": md_table(over)},
-            description=description,
-        )
+            return rejects_below_threshold(con, spec, sna.load().max_reject_share)
 
     return _check
+
+
+def rejects_below_threshold(con, spec: InputSpec, limit: float) -> dg.AssetCheckResult:
+    """Per file, rejected rows / data lines stay at or under `limit`; the worst file is named
+    with its most common bad column and value."""
+    over = con.execute(
+        """
+        SELECT file, rows_rejected, data_lines, rows_rejected / data_lines AS share
+        FROM audit.loads WHERE source = ? AND data_lines > 0
+          AND rows_rejected / data_lines > ? ORDER BY share DESC, file
+        """,
+        [spec.source, limit],
+    ).df()
+    description = None
+    if len(over):
+        first = over.iloc[0]
+        column, value, n = con.execute(
+            """
+            SELECT "column", value, count(*) AS n FROM quarantine.rejects
+            WHERE source = ? AND file = ? GROUP BY ALL ORDER BY n DESC, "column", value LIMIT 1
+            """,
+            [spec.source, first["file"]],
+        ).fetchone()
+        description = (
+            f"{first['file']}: {int(first['rows_rejected']):,} of {int(first['data_lines']):,}"
+            f" rows rejected ({first['share']:.1%}, above {limit:.1%}); most often column"
+            f" {column!r}, value {str(value)[:60]!r} ({n:,} rows)"
+        )
+    return dg.AssetCheckResult(
+        passed=over.empty,
+        metadata={"max_reject_share": limit, "files_over": md_table(over)},
+        description=description,
+    )
 
 
 def date_window(settings: Settings, today: date | None = None) -> tuple[date, date]:
@@ -277,7 +297,8 @@ def date_window(settings: Settings, today: date | None = None) -> tuple[date, da
     if settings.date_range is not None:
         return settings.date_range.start, settings.date_range.end
     today = today or date.today()
-    return today.replace(year=today.year - 10), today
+    day = 28 if (today.month, today.day) == (2, 29) else today.day  # 29 February, ten years back
+    return date(today.year - 10, today.month, day), today
 
 
 def _dates_plausible(spec: InputSpec, key: dg.AssetKey) -> dg.AssetChecksDefinition:
@@ -290,33 +311,38 @@ def _dates_plausible(spec: InputSpec, key: dg.AssetKey) -> dg.AssetChecksDefinit
     )
     def _check(sna: SNASettings, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         start, end = date_window(sna.load())
-        column = f'"{spec.event_date}"'
         with duckdb.get_connection() as con:
-            if not table_exists(con, spec.table):
-                return dg.AssetCheckResult(passed=True, metadata={"configured": False})
-            outside = con.execute(
-                f"""
-                SELECT _file AS file, _line AS line, {column} AS value FROM {spec.table}
-                WHERE {column} < $start OR {column} > $end ORDER BY {column} DESC, _file, _line
-                """,
-                {"start": start, "end": end},
-            ).df()
-        description = None
-        if len(outside):
-            first = outside.iloc[0]
-            description = (
-                f"{len(outside):,} {spec.key} rows have {spec.event_date} outside {start} to {end},"
-                f" e.g. {first['value']:%Y-%m-%d} at {first['file']} line {first['line']}: fix the"
-                " date, or set date_range in the settings if it is right"
-            )
-        return dg.AssetCheckResult(
-            passed=outside.empty,
-            metadata={
-                "window": f"{start} to {end}",
-                "rows_outside": len(outside),
-                "examples": md_table(outside, 10),
-            },
-            description=description,
-        )
+            return dates_within(con, spec, start, end)
 
     return _check
+
+
+def dates_within(con, spec: InputSpec, start: date, end: date) -> dg.AssetCheckResult:
+    """Every event date of the input lies in [start, end]; the latest outlier is named."""
+    if not table_exists(con, spec.table):
+        return dg.AssetCheckResult(passed=True, metadata={"configured": False})
+    column = f'"{spec.event_date}"'
+    outside = con.execute(
+        f"""
+        SELECT _file AS file, _line AS line, {column} AS value FROM {spec.table}
+        WHERE {column} < $start OR {column} > $end ORDER BY {column} DESC, _file, _line
+        """,
+        {"start": start, "end": end},
+    ).df()
+    description = None
+    if len(outside):
+        first = outside.iloc[0]
+        description = (
+            f"{len(outside):,} {spec.key} rows have {spec.event_date} outside {start} to {end},"
+            f" e.g. {first['value']:%Y-%m-%d} at {first['file']} line {first['line']}: fix the"
+            " date, or set date_range in the settings if it is right"
+        )
+    return dg.AssetCheckResult(
+        passed=outside.empty,
+        metadata={
+            "window": f"{start} to {end}",
+            "rows_outside": len(outside),
+            "examples": md_table(outside, 10),
+        },
+        description=description,
+    )

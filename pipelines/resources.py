@@ -11,7 +11,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from pipelines.runs import RunRecord, record_start, run_lock
+from pipelines.runs import RunRecord, first_failure, record_end, record_start, run_lock, run_status
 from pipelines.settings import Settings, load_settings
 from transforms.db import ensure_schema
 
@@ -47,7 +47,18 @@ class SNADuckDB(DuckDBResource):
             record_start(con, run_record(run_id, self.settings_path, self.base_dir))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._lock is not None:
+        """Record how the run ended when it did not reach audit.runs (a failed step or blocking
+        check), then release the lock. A killed run never gets here: the next run marks it."""
+        if self._lock is None:
+            return
+        try:
+            if context.run_id and context.instance is not None:
+                with self.get_connection() as con:
+                    failure = first_failure(context.instance, context.run_id)
+                    if failure is not None and run_status(con, context.run_id) == "running":
+                        record_end(con, context.run_id, "failed", stopped_at=failure[0],
+                                   error=failure[1])  # fmt: skip
+        finally:
             self._lock.close()
             self._lock = None
 

@@ -169,3 +169,23 @@ def record_end(
             run_id,
         ],
     )
+
+
+def run_status(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """The recorded status of a run, or None when it has no row."""
+    row = con.execute("SELECT status FROM audit.runs WHERE run_id = ?", [run_id]).fetchone()
+    return row[0] if row else None
+
+
+def first_failure(instance, run_id: str) -> tuple[str, str] | None:
+    """(step, error) of the run's first failed step or blocking check, from Dagster's event log."""
+    from dagster import DagsterEventType
+
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        event = record.dagster_event
+        error = event.step_failure_data.error
+        while error is not None and error.cause is not None:  # the real cause, not the wrapper
+            error = error.cause
+        message = (error.message if error is not None else "").strip()
+        return event.step_key.replace("__", "."), message
+    return None

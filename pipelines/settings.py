@@ -105,8 +105,9 @@ class _SettingsFile(BaseModel):
     @field_validator("area_name", "area_code", mode="before")
     @classmethod
     def _plain_text(cls, value: Any) -> Any:
-        if value is not None and not isinstance(value, str | int):
-            raise ValueError(f"must be plain text, got {type(value).__name__} {value!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+            kind = {dict: "a mapping", list: "a list", bool: "true/false"}.get(type(value))
+            raise ValueError(f"must be plain text, got {kind or type(value).__name__}")
         return None if value is None else str(value)
 
 
@@ -158,7 +159,8 @@ def _explain(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error["loc"]]
     where = ".".join(loc)
     if error["type"] == "extra_forbidden":
-        model = _Inputs if loc[0] == "inputs" else _SettingsFile
+        nested = {"inputs": _Inputs, "date_range": DateRange}
+        model = nested.get(loc[0], _SettingsFile) if len(loc) > 1 else _SettingsFile
         valid = list(model.model_fields)
         near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
         hint = f"; did you mean '{near[0]}'?" if near else f"; expected some of {valid}"
@@ -168,6 +170,8 @@ def _explain(error: dict[str, Any]) -> str:
         return f"required setting '{where}' is missing"
     if loc and loc[0] in _MESSAGES and len(loc) == 1:
         return f"{_MESSAGES[loc[0]]}, got {error.get('input')!r}"
+    if error["type"] == "value_error":  # our own validators' words already name the value
+        return f"'{where}': {error['ctx']['error']}"
     return f"'{where}': {error['msg']} (got {error.get('input')!r})"
 
 

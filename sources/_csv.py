@@ -16,7 +16,8 @@ require_any ([[col, col], ...]: at least one header of each group must be presen
 dmy_date ([columns]: day-first dates; a file whose dates only read month-first is refused).
 
 What happens to each physical line of a file (DESIGN §2, §8a):
-- the header line and blank lines are counted as such;
+- the header line and blank lines are counted as such (a line of only separators, as spreadsheets
+  leave, is blank; a line repeating the header, as when files are joined, is a header);
 - a line that is not one well-formed record (wrong number of fields, an unbalanced quote, a NUL
   byte, longer than `MAX_LINE_BYTES`) is a row reject with its full raw text; records never span
   lines, so a stray quote costs one line, not the rest of the file;
@@ -41,6 +42,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
@@ -57,6 +59,12 @@ from sources._text import count_physical_lines, decode, gunzip, line_index
 SPEC_DIR = Path(__file__).resolve().parents[1] / "config" / "sources"
 TYPES = {"str", "code", "ho_code", "flag", "int", "float", "date", "month", "time"}
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 1 KB; longer lines are quarantined
+# The csv module refuses fields over 128 KiB by default ("field larger than field limit"): a bad
+# line read on its own would then get the wrong reason, so allow what a line may hold.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
+# A line of only blanks and separators holds no record (spreadsheets leave ",,,,," rows): blank.
+_BLANK = b" \t\x0b\x0c,"
+_BLANK_BYTES = np.frombuffer(_BLANK + b"\r\n", dtype=np.uint8)
 _FMT_WORDS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%H": "HH", "%M": "MM", "%S": "SS", "%y": "yy"}
 # Home Office offence codes in one spelling ("008/01" -> "8/1", "034A" -> "34A"): the leading
 # zeros of every numeric part go. The single definition of that rule, for SQL and Python alike.
@@ -215,6 +223,11 @@ def match_headers(
             missing.append(" or ".join(group))
     if missing:
         problem = "required columns are missing"
+        if not found:
+            problem = (
+                "the first line is not a header: none of the expected column names is in it"
+                " (was the header row deleted, or is this a different kind of file?)"
+            )
         if len(header) == 1 and (sep := next((s for s in ";\t|" if s in header[0]), None)):
             word = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}[sep]
             problem = (
@@ -294,7 +307,7 @@ def _header(path: Path, data: bytes) -> tuple[list[str], int]:
         nl = data.find(b"\n", offset)
         end = len(data) if nl < 0 else nl
         line = data[offset:end].rstrip(b"\r")
-        if line.strip():
+        if line.strip(_BLANK):
             if b"\r" in line:  # old Mac line ends: the whole file is one "line" here
                 line = line.split(b"\r", 1)[0]
             try:
@@ -335,6 +348,35 @@ def _arrow(
     return table, invalid
 
 
+def _numbers_in_range(table: pa.Table, spec: Spec, found: dict[str, int]) -> bool:
+    """Whether every number pyarrow parsed is finite and inside its column's min/max."""
+    for col in spec.columns:
+        if col.type not in NUMERIC or col.name not in found:
+            continue
+        values = table.column(f"c{found[col.name]}")
+        if col.type == "float" and pc.all(pc.is_finite(values)).as_py() is False:
+            return False
+        low, high = pc.min_max(values).values()
+        if col.min is not None and low.is_valid and low.as_py() < col.min:
+            return False
+        if col.max is not None and high.is_valid and high.as_py() > col.max:
+            return False
+    return True
+
+
+def _no_odd_bytes(data: bytes) -> bool:
+    """Whether pyarrow may read the whole file in one go: no NUL byte and no line longer than
+    `MAX_LINE_BYTES` (pyarrow would load both as ordinary text; the line path quarantines them).
+    Line length is bounded by the gaps between LFs, checked only for files that could exceed it."""
+    if b"\x00" in data:
+        return False
+    if len(data) <= MAX_LINE_BYTES:
+        return True
+    lf = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    gaps = np.diff(lf, prepend=-1, append=len(data))
+    return int(gaps.max()) - 1 <= MAX_LINE_BYTES
+
+
 def _reject_reason(text: str, n: int, nul: bool, length: int, odd_quotes: bool) -> str | list[str]:
     """Why a line is not one record, or its fields when the csv module reads it as one."""
     if length > MAX_LINE_BYTES:
@@ -355,24 +397,54 @@ def _reject_reason(text: str, n: int, nul: bool, length: int, odd_quotes: bool) 
     return f"expected {n} fields, found {len(fields)}"
 
 
-def _blank_lines(data: bytes, idx, candidates: np.ndarray) -> np.ndarray:
-    """Which candidate lines hold only spaces or tabs (blank, like an empty line)."""
-    return np.array(
-        [not data[idx.start[i] : idx.end[i]].strip() for i in candidates], dtype=bool
-    ).reshape(-1)
+def _blank_or_header_rows(table: pa.Table, header: list[str], include: list[int]) -> bool:
+    """Whether pyarrow read a row whose columns are all blank or all equal to the header's: it
+    may be a line of only separators or a repeated header, which the line path tells apart."""
+    blank = same = None
+    for i in include:  # column by column, stopping as soon as no row can be either
+        column = table.column(f"c{i}")
+        if pa.types.is_string(column.type):  # an empty field is NULL (see `_arrow`)
+            b = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True)
+            h = pc.fill_null(pc.equal(column, header[i]), False)
+        else:  # parsed as numbers: blank is NULL, and no value can be a header's text
+            b = pc.is_null(column)
+            h = pc.and_(b, pc.invert(b))  # all false
+        blank = b if blank is None else pc.and_(blank, b)
+        same = h if same is None else pc.and_(same, h)
+        if not pc.any(pc.or_(blank, same)).as_py():
+            return False
+    return blank is not None
+
+
+def _repeated_headers(data: bytes, start: int, end: int) -> list[int]:
+    """Byte offsets of lines after the header (bytes start:end) that repeat it exactly (files
+    joined with their headers, e.g. by `cat`): they are headers, not records."""
+    header = data[start:end]
+    found = []
+    at = data.find(header, end)
+    while at >= 0:
+        end = at + len(header)
+        if data[at - 1 : at] in (b"\n", b"\r") and data[end : end + 1] in (b"", b"\n", b"\r"):
+            found.append(at)
+        at = data.find(header, end)
+    return found
 
 
 def _parse_lines(
     data: bytes, header_line: int, n: int, include: list[int]
-) -> tuple[pa.Table, np.ndarray, str, list[tuple[int, str, str]], int]:
+) -> tuple[pa.Table, np.ndarray, str, list[tuple[int, str, str]], int, int]:
     """Slow path: locate every line; well-formed ones go to pyarrow together, the rest are read
-    one by one. Returns (text table, line numbers, reader, rejects, blank lines after the header)."""
+    one by one. Returns (text table, line numbers, reader, rejects, blank lines after the header,
+    repeated header lines)."""
     idx = line_index(data)
     length = idx.end - idx.start
     after_header = np.arange(len(idx)) >= header_line
-    blank = idx.blank.copy()
-    maybe = np.flatnonzero(~blank & (idx.fields == 1) & (idx.quotes == 0) & (length <= 256))
-    blank[maybe] = _blank_lines(data, idx, maybe)
+    ink = np.flatnonzero(~np.isin(np.frombuffer(data, dtype=np.uint8), _BLANK_BYTES))
+    blank = (np.searchsorted(ink, idx.end) - np.searchsorted(ink, idx.start)) == 0
+    h = header_line - 1
+    repeated = np.searchsorted(idx.start, _repeated_headers(data, idx.start[h], idx.end[h]))
+    blank[repeated] = False
+    after_header[repeated] = False  # counted as headers
     data_line = after_header & ~blank
     good = data_line & (idx.quotes % 2 == 0) & (idx.fields == n) & ~idx.nul
     good &= length <= MAX_LINE_BYTES
@@ -410,7 +482,8 @@ def _parse_lines(
         )
         table = pa.concat_tables([table, extra])
     lines = np.concatenate([good_idx + 1, np.asarray(row_lines, dtype=np.int64)])
-    return table, lines.astype(np.int64), reader, rejects, int((after_header & blank).sum())
+    blanks = int((after_header & blank).sum())
+    return table, lines.astype(np.int64), reader, rejects, blanks, len(repeated)
 
 
 def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
@@ -443,29 +516,38 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
     include = sorted(found.values())
     names = {i: name for name, i in found.items()}
 
-    text, reader, rejects, blank, numeric = None, "pyarrow", [], 0, frozenset()
-    if header_line == 1:
+    text, reader, rejects, blank, headers, numeric = None, "pyarrow", [], 0, 1, frozenset()
+    if header_line == 1 and _no_odd_bytes(data):
         first_nl = data.find(b"\n")
         first = data if first_nl < 0 else data[:first_nl]
         if b"\r" not in first.rstrip(b"\r"):  # lone CRs: let the line index sort them out
             body = b"" if first_nl < 0 else data[first_nl + 1 :]
             numbers = {found[c.name]: NUMERIC[c.type] for c in spec.columns
                        if c.type in NUMERIC and c.name in found}  # fmt: skip
-            try:  # numbers parsed by pyarrow when every one parses; else all as text
+            try:  # numbers parsed by pyarrow when every one parses and is in range; else text,
+                # so that a quarantined value keeps its text exactly as written
                 table, invalid = _arrow(body, n, include, numbers)
+                if not _numbers_in_range(table, spec, found):
+                    raise pa.ArrowInvalid("a number out of range: read the file as text")
                 numeric = frozenset(names[i] for i in numbers)
             except pa.ArrowInvalid:
                 try:
                     table, invalid = _arrow(body, n, include)
                 except pa.ArrowInvalid:
                     table, invalid = None, 1
-            if table is not None and invalid == 0 and table.num_rows + 1 == physical:
+            if (
+                table is not None
+                and invalid == 0
+                and table.num_rows + 1 == physical
+                and not _blank_or_header_rows(table, header, include)
+            ):
                 lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
                 text = table
             else:
                 numeric = frozenset()
     if text is None:
-        text, lines, reader, rejects, blank = _parse_lines(data, header_line, n, include)
+        text, lines, reader, rejects, blank, repeats = _parse_lines(data, header_line, n, include)
+        headers += repeats
     text = text.rename_columns([names[int(c[1:])] for c in text.column_names])
     text = text.append_column("_line", pa.array(lines, pa.int64()))
     reject_frame = make_rejects(
@@ -487,7 +569,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
         text=text,
         rejects=reject_frame,
         physical_lines=physical,
-        header_lines=1,
+        header_lines=headers,
         blank_lines=blank + (header_line - 1),
         numeric=numeric,
     )

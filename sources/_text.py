@@ -132,10 +132,6 @@ class LineIndex:
     def __len__(self) -> int:
         return len(self.start)
 
-    @property
-    def blank(self) -> np.ndarray:
-        return self.end == self.start
-
     def text(self, data: bytes, i: int) -> str:
         return data[self.start[i] : self.end[i]].decode("utf-8", errors="replace")
 

@@ -69,11 +69,26 @@ def _polygonal(geom):
     return shapely.union_all(polys) if polys else None
 
 
+def _open(path: Path) -> str:
+    """The layer to read, or a plain refusal naming the file: GDAL's own words for an empty or
+    unreadable file ("not recognized as being in a supported file format") name no remedy."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputFormatError(path, problem="the file is empty (0 bytes): copy it again")
+    try:
+        return _pick_layer(path)
+    except pyogrio.errors.DataSourceError as exc:
+        raise InputFormatError(
+            path,
+            problem="not a boundary file GDAL can read (GeoJSON, GeoPackage or shapefile with its"
+            f" .shx/.dbf/.prj): {str(exc).split(';')[0]}",
+        ) from exc
+
+
 def _read_one(path: Path) -> ReadResult:
     path = path.resolve()
     file = str(path)
     spec = load_spec(SOURCE)
-    layer = _pick_layer(path)
+    layer = _open(path)
     n = int(pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"])
     gdf = pyogrio.read_dataframe(path, layer=layer)
     if n != len(gdf):

@@ -11,7 +11,9 @@ Two kinds of repeat are caught here (DESIGN §8a):
   its load record says which file it duplicates;
 - a record key (crime reference, police.uk Crime ID) seen more than once, in one file or across
   files, is kept once: the latest version by the input's `order`; the others are listed in
-  `quarantine.duplicates` and counted per file in `audit.loads.rows_duplicate`.
+  `quarantine.duplicates` and counted per file in `audit.loads.rows_duplicate`. A record without
+  a key (police.uk anti-social behaviour) that recurs with every value equal in a later file is
+  the same record again.
 """
 
 from __future__ import annotations
@@ -165,7 +167,13 @@ def load_csv_files(
 def _find_duplicates(
     con: duckdb.DuckDBPyConnection, loading: str, source: str, dedup: Dedup | None
 ) -> None:
-    """Rows whose key was seen in a later version: listed, with the version that was kept."""
+    """Rows whose key was seen in a later version: listed, with the version that was kept.
+
+    Rows without a key (police.uk anti-social behaviour has no Crime ID) cannot be matched by it:
+    the same record, every value equal, in two files is one record seen twice (a month saved
+    again with other bytes). Identical records within one file are distinct events (police.uk
+    snaps locations to shared points), so the n-th copy in one file pairs with the n-th in another.
+    """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _duplicates (source VARCHAR, file VARCHAR, line BIGINT,"
         ' "key" VARCHAR, kept_file VARCHAR, kept_line BIGINT)'
@@ -182,6 +190,24 @@ def _find_duplicates(
         QUALIFY row_number() OVER w > 1
         """,
         [source],
+    )
+    values = [
+        _q(name)
+        for (name,) in con.execute(f"SELECT name FROM pragma_table_info('{loading}')").fetchall()
+        if name not in ("_file", "_line", "_load_id")
+    ]
+    record = f"struct_pack({', '.join(values)})"
+    con.execute(
+        f"""
+        INSERT INTO _duplicates
+        SELECT ?, _file, _line, ?, first_value(_file) OVER w, first_value(_line) OVER w
+        FROM (SELECT *, {record} AS _record,
+                     row_number() OVER (PARTITION BY {record}, _file ORDER BY _line) AS _copy
+              FROM {loading} WHERE {key} IS NULL)
+        WINDOW w AS (PARTITION BY _record, _copy ORDER BY {dedup.order})
+        QUALIFY row_number() OVER w > 1
+        """,
+        [source, f"(no {dedup.key}: the same record in a later file)"],
     )
 
 

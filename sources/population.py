@@ -16,6 +16,10 @@ OPEN_AGE = 120  # age_to for open-ended bands ("65 and over", "90+")
 TOP_CODED_FROM = (
     85  # a single-year column this old or older, and the oldest in the file, is "and over"
 )
+NO_RESIDENTS = (
+    "no residents: an LSOA has 1,000 to 3,000 by design, so 0 is a gap in the file, and a rate"
+    " cannot be taken over it"
+)
 LONG_COLUMNS = ["lsoa_code", "year", "sex", "age_from", "age_to", "persons", "_file", "_line"]
 
 
@@ -96,7 +100,8 @@ def read_population(path: str | Path, year: int | None = None) -> ReadResult:
     differs from the sum of the breakdown are rejected.
     """
     f = read_csv(path, load_spec(SPEC))
-    result, rows = f.result, f.result.rows
+    result = _reject_bad_counts(f.result)
+    rows = result.rows
     if year is None and "year" not in f.headers:
         year = year_from_name(path)
         if year is None:
@@ -129,6 +134,12 @@ def read_population(path: str | Path, year: int | None = None) -> ReadResult:
             ["a total (pop / Total / All Ages) or age-sex columns (F0.., M0.. / F0 to 15..)"],
             list(f.headers.values()),
         )
+    counted = [*bands["column"]] if bands is not None else ["total"]
+    persons = rows[counted].astype("Float64").sum(axis=1, skipna=False)
+    lsoa = rows["lsoa_code"].str.match(r"[EW]01")  # a Scottish data zone may truly be empty
+    column = counted[0] if bands is None else "_row"
+    result = reject_rows(result, persons.eq(0) & lsoa, column, NO_RESIDENTS)
+    rows = result.rows
     if bands is None:
         result = reject_rows(result, rows["total"].isna(), "total", "required value is blank")
         rows = result.rows
@@ -196,3 +207,21 @@ def _melt(rows: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
             "_line": np.repeat(rows["_line"].to_numpy(), k),
         }
     )
+
+
+def _reject_bad_counts(result: ReadResult) -> ReadResult:
+    """A row with a malformed count (negative, not a number) or year is rejected whole, with
+    that cell's value and reason: a denominator with a band missing would understate the rate's
+    population without a word. Its cell issues become the reject."""
+    cells = result.cell_issues
+    if cells.empty:
+        return result
+    first = cells.drop_duplicates("line").set_index("line")
+    for column, lines in first.groupby("column").groups.items():
+        line = result.rows["_line"]
+        mask = line.isin(lines)
+        reason = line.map(first["reason"])
+        value = line.map(first["value"])
+        result = reject_rows(result, mask, str(column), reason, value)
+    kept = ~result.cell_issues["line"].isin(first.index)
+    return ReadResult(result.rows, result.rejects, result.loads, result.cell_issues[kept])

@@ -11,7 +11,7 @@ import pandas as pd
 from sources._csv import load_spec
 from sources.ingest import LoadSummary, load_csv_files
 from sources.registry import BY_KEY
-from transforms.db import connect
+from transforms.db import connect, write_load
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Loaded:
     """What an ingest left in the database, as frames."""
 
     con: duckdb.DuckDBPyConnection
-    summary: LoadSummary
+    summary: LoadSummary | None  # None for a small reader's input
     rows: pd.DataFrame
     rejects: pd.DataFrame
     cell_issues: pd.DataFrame
@@ -27,15 +27,28 @@ class Loaded:
     duplicates: pd.DataFrame
 
 
-def ingest(files: list[Path] | Path, key: str, database: str | Path = ":memory:") -> Loaded:
-    """Load files as the registry's input `key` (e.g. "police_uk") through `load_csv_files`."""
+def ingest(
+    files: list[Path] | Path,
+    key: str,
+    database: str | Path = ":memory:",
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Loaded:
+    """Load files as the registry's input `key` (e.g. "police_uk") as the input's asset does:
+    through `load_csv_files` for a column map, else its reader and `write_load`. `con`: load into
+    an open database instead (to see what a failed load leaves behind)."""
     files = [files] if isinstance(files, (str, Path)) else list(files)
     spec = BY_KEY[key]
-    con = connect(database) if database != ":memory:" else _memory()
-    summary = load_csv_files(
-        con, [Path(f) for f in files], load_spec(spec.column_map), spec.table, "test",
-        dedup=spec.dedup,
-    )  # fmt: skip
+    if con is None:
+        con = connect(database) if database != ":memory:" else _memory()
+    summary = None
+    if spec.column_map:
+        summary = load_csv_files(
+            con, [Path(f) for f in files], load_spec(spec.column_map), spec.table, "test",
+            dedup=spec.dedup,
+        )  # fmt: skip
+    else:
+        write_load(con, spec.table, spec.read([Path(f) for f in files]), spec.source, "test")
     where = f"WHERE source = '{spec.source}'"
     return Loaded(
         con=con,

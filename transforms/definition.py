@@ -310,7 +310,12 @@ def _categories(
                 )
                 raise DefinitionError(path, f"{key}.codes", f"code {norm!r} is {where}")
             if known_codes is not None and norm not in known_codes:
-                near = difflib.get_close_matches(norm, sorted(known_codes), n=3)
+                swapped = [c for c in sorted(known_codes) if sorted(c) == sorted(norm)]
+                near = list(
+                    dict.fromkeys(
+                        [*swapped, *difflib.get_close_matches(norm, sorted(known_codes), n=3)]
+                    )
+                )[:3]
                 hint = f" (close: {', '.join(near)})" if near else ""
                 raise DefinitionError(
                     path,
