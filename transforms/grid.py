@@ -4,9 +4,13 @@ Where incidents have coordinates (British National Grid metres), they are counte
 of one grid aligned to the National Grid (cell corners at multiples of the cell size), covering
 every cell that touches the study area, empty cells included. Rules, so two runs agree:
 
-- **cell size**: the sfhotspot rule (Ashby, `sfhotspot::hotspot_grid`): one fiftieth of the
-  shorter side of the study area's bounding box, rounded down to a multiple of 100 m (at least
-  100 m), unless a size is given;
+- **cell size**, unless one is given: the smallest of (a) sfhotspot's automatic size (Ashby,
+  `sfhotspot::hotspot_grid`: one fiftieth of the shorter side of the study area's bounding box),
+  (b) the side of a square as large as the county's smallest neighbourhoods (the 10th
+  percentile of LSOA area: the grid is there to show places finer than LSOAs) and (c) 1 km (a
+  town centre is a few hundred metres across; bigger cells blur it into its suburbs); rounded
+  down to a multiple of 100 m, at least 100 m. Norfolk gets 500 m cells; sfhotspot's rule alone
+  would give 1,300 m, too coarse to separate a market-town centre from the town;
 - **neighbours** for Gi*: the 8 cells around a cell (Queen on the grid, sfhotspot's default
   `nb_dist = cell_size * sqrt(2)`), found from integer row and column indices, never from float
   distances, plus the cell itself (Gi*); binary weights, two-sided p from z, Benjamini-Hochberg,
@@ -41,9 +45,12 @@ from transforms.hotspots import (
     fdr_bh,
     gi_star,
     latest_period,
+    quiet_weights,
 )
 
 CELLS_ON_SHORT_SIDE = 50
+SMALL_LSOA_QUANTILE = 0.10
+MAX_CELL_M = 1000
 ROUND_TO_M = 100
 GRID_METHOD = (
     "cell counts; quartic kernel density at cell centres (per km2); Getis-Ord Gi* on counts"
@@ -76,21 +83,28 @@ GRID_COLUMNS = [
 ]
 
 
-def cell_size_rule(bounds: Sequence[float]) -> int:
-    """sfhotspot's automatic cell size: 1/50 of the shorter side, down to a multiple of 100 m.
+def cell_size_rule(bounds: Sequence[float], lsoa_areas_m2: Sequence[float] | None = None) -> int:
+    """The grid's cell side in metres (the rule in the module docstring).
 
     Examples
     --------
-    A county 100 km by 65 km gets 1,300 m cells; a town 4 km across gets 100 m (the minimum).
+    A county 100 km by 65 km: sfhotspot's rule alone gives 1,300 m, capped at 1 km; with LSOAs
+    whose smallest tenth are 0.27 km2 (520 m squares, as Norfolk's), 500 m. A town 4 km across
+    gets 100 m (the minimum).
 
-    >>> cell_size_rule((560_000, 280_000, 660_000, 345_000))
-    1300
+    >>> county = (560_000, 280_000, 660_000, 345_000)
+    >>> cell_size_rule(county), cell_size_rule(county, [520.0**2] * 20 + [4e6] * 80)
+    (1000, 500)
     >>> cell_size_rule((0, 0, 4_000, 6_000))
     100
     """
     minx, miny, maxx, maxy = bounds
-    short = min(maxx - minx, maxy - miny)
-    return int(max(1, np.floor(short / CELLS_ON_SHORT_SIDE / ROUND_TO_M)) * ROUND_TO_M)
+    candidates = [min(maxx - minx, maxy - miny) / CELLS_ON_SHORT_SIDE, MAX_CELL_M]
+    if lsoa_areas_m2 is not None and len(lsoa_areas_m2):
+        candidates.append(
+            np.sqrt(np.quantile(np.asarray(lsoa_areas_m2, float), SMALL_LSOA_QUANTILE))
+        )
+    return int(max(1, np.floor(min(candidates) / ROUND_TO_M)) * ROUND_TO_M)
 
 
 def study_grid(area, cell_size: float) -> pd.DataFrame:
@@ -224,6 +238,7 @@ def grid_hotspots(
     points: pd.DataFrame,
     area,
     cell_size: float | None = None,
+    lsoa_areas_m2: Sequence[float] | None = None,
     measure: str = HEADLINE,
     alpha: float = ALPHA,
 ) -> pd.DataFrame:
@@ -234,13 +249,14 @@ def grid_hotspots(
     points : one row per incident with `period`, `occurred_month`, `x`, `y` (EPSG:27700) and
         `source`
     area : the study area polygon (EPSG:27700), e.g. the union of the LSOAs
-    cell_size : metres; None applies `cell_size_rule` to the area's bounding box
+    cell_size : metres; None applies `cell_size_rule` to the area and `lsoa_areas_m2`
     measure, alpha : recorded on every row
     """
-    size = float(cell_size or cell_size_rule(area.bounds))
+    size = float(cell_size or cell_size_rule(area.bounds, lsoa_areas_m2))
     grid = study_grid(area, size)
     neighbours = grid_neighbours(grid["row"], grid["col"])
-    w = fill_diagonal(neighbours.to_w(), 1.0)  # Gi*: each cell counts itself, once for all periods
+    with quiet_weights():  # Gi*: each cell counts itself; done once for all periods
+        w = fill_diagonal(neighbours.to_w(), 1.0)
     frames = []
     for period, group in points.groupby("period", sort=True):
         counts, _ = count_in_cells(group["x"], group["y"], grid, size)

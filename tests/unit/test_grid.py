@@ -27,11 +27,14 @@ def test_docstring_examples_run() -> None:
     assert doctest.testmod(grid).failed == 0
 
 
-def test_cell_size_rule_is_sfhotspots() -> None:
-    # 1/50 of the shorter side, rounded down to 100 m: Norfolk-sized boxes give 1.3-1.4 km cells
-    assert cell_size_rule((560_000, 280_000, 660_000, 345_000)) == 1300
-    assert cell_size_rule((0, 0, 70_000, 120_000)) == 1400
-    assert cell_size_rule((0, 0, 9_999, 9_999)) == 100  # never below 100 m
+def test_cell_size_rule_takes_the_finest_of_sfhotspot_small_lsoas_and_1_km() -> None:
+    town = (0, 0, 12_000, 30_000)
+    assert cell_size_rule(town) == 200  # sfhotspot: 12 km / 50 = 240 m, down to 200 m
+    county = (0, 0, 108_000, 69_000)
+    assert cell_size_rule(county) == 1000  # sfhotspot's 1,380 m is capped at 1 km
+    lsoas = np.r_[np.full(20, 300.0**2), np.full(30, 800.0**2), np.full(50, 5000.0**2)]
+    assert cell_size_rule(county, lsoas) == 300  # the smallest tenth of LSOAs: 300 m squares
+    assert cell_size_rule((0, 0, 9_999, 9_999), [10.0] * 5) == 100  # never below 100 m
 
 
 def test_grid_is_aligned_to_the_national_grid_and_covers_the_area() -> None:
