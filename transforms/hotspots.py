@@ -26,7 +26,8 @@ outlier when significant, and the point grid (`transforms.grid`) finds it at str
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -85,6 +86,18 @@ HOTSPOT_COLUMNS = [
 # ---------------------------------------------------------------------------------------------
 # Neighbours
 # ---------------------------------------------------------------------------------------------
+@contextmanager
+def quiet_weights() -> Iterator[None]:
+    """Silence libpysal/esda notices this module handles itself: disconnected components and
+    islands (joined, or a grid cell that is its own Gi* neighbourhood) and esda 2.9's notice that
+    its default permutation p-value will change (we make it two-sided ourselves)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The weights matrix is not fully connected")
+        warnings.filterwarnings("ignore", message=".*island", category=UserWarning)
+        warnings.filterwarnings("ignore", message="The alternative hypothesis for conditional")
+        yield
+
+
 @dataclass(frozen=True)
 class Neighbours:
     """Symmetric binary adjacency between areas (zero diagonal), in the order of `ids`."""
@@ -109,10 +122,11 @@ class Neighbours:
 
     def to_w(self) -> libpysal.weights.W:
         """A libpysal W with binary weights (esda transforms it as each statistic needs)."""
-        w = libpysal.weights.WSP(self.adjacency.astype(float), id_order=list(self.ids)).to_W(
-            silence_warnings=True
-        )
-        w.transform = "B"
+        with quiet_weights():
+            w = libpysal.weights.WSP(self.adjacency.astype(float), id_order=list(self.ids)).to_W(
+                silence_warnings=True
+            )
+            w.transform = "B"
         return w
 
 
@@ -256,7 +270,9 @@ def gi_star(y, w: libpysal.weights.W) -> pd.DataFrame:
     [-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331]
     """
     y = np.asarray(y, dtype=float)
-    g = esda.G_Local(y, w, transform="B", star=True, permutations=0)
+    with np.errstate(invalid="ignore", divide="ignore"), quiet_weights():
+        # an area whose neighbourhood is every area has no Gi* (zero variance): z is missing
+        g = esda.G_Local(y, w, transform="B", star=True, permutations=0)
     z = np.asarray(g.Zs, dtype=float)
     return pd.DataFrame({"gi_z": z, "gi_p": 2.0 * norm.sf(np.abs(z))})
 
@@ -273,9 +289,7 @@ def local_moran(
     among high: part of a hot cluster), LL, HL (a high outlier among low neighbours) and LH.
     """
     y = np.asarray(y, dtype=float)
-    with warnings.catch_warnings():
-        # esda 2.9 warns that its default will become two-sided; we double the directed p below
-        warnings.filterwarnings("ignore", message="The alternative hypothesis for conditional")
+    with quiet_weights():  # esda's directed p is doubled below
         lm = esda.Moran_Local(
             y,
             w,

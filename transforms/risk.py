@@ -48,6 +48,7 @@ from transforms.hotspots import (
     Neighbours,
     fdr_bh,
     latest_period,
+    quiet_weights,
     two_sided_from_directed,
 )
 
@@ -494,9 +495,10 @@ def residual_moran(
     """Moran's I of model residuals (row-standardised) and its two-sided permutation p-value."""
     w = neighbours.to_w()
     np.random.seed(seed)  # esda.Moran draws its permutations from numpy's global generator
-    mi = esda.Moran(
-        np.asarray(residuals, dtype=float), w, transformation="r", permutations=permutations
-    )
+    with quiet_weights():
+        mi = esda.Moran(
+            np.asarray(residuals, dtype=float), w, transformation="r", permutations=permutations
+        )
     return float(mi.I), float(two_sided_from_directed(mi.p_sim))
 
 

@@ -222,3 +222,11 @@ def test_mart_keeps_every_area_and_rebuilds_neighbours_without_missing_values() 
     }
     assert table["permutations"].unique().tolist() == [99]
     assert table["seed"].unique().tolist() == [3]
+
+
+def test_an_area_whose_neighbourhood_is_every_area_has_no_gi_star() -> None:
+    squares = [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)]
+    neighbours = contiguity(squares, list("abcd"))
+    with np.errstate(all="raise"):  # no floating-point warning escapes
+        stats = hotspot_statistics([1.0, 2.0, 3.0, 10.0], neighbours, permutations=99, seed=1)
+    assert stats["gi_z"].isna().all() and (stats["gi_bin"] == 0).all()
