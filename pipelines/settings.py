@@ -28,6 +28,10 @@ INPUT_KEYS = (
     "deprivation",
 )
 REQUIRED_INPUTS = ("lsoa_boundaries", "population")
+# Hotspot and risk analysis (transforms.hotspots, transforms.risk); defaults documented there.
+DEFAULT_PERMUTATIONS = 9999
+DEFAULT_SEED = 20240401
+DEFAULT_MODEL_TERMS = ("income", "young_people_share", "asb_rate")
 
 
 class SettingsError(ValueError):
@@ -49,6 +53,15 @@ class Settings:
     population_year: int | None = None
     max_outside_area_share: float = 0.10
     base_dir: Path = field(default_factory=Path.cwd)
+    # Hotspots: conditional permutations for LISA and Gi* pseudo p-values, and their seed; the
+    # measures analysed besides the headline; the point grid's cell size (None: sfhotspot rule).
+    hotspot_permutations: int = DEFAULT_PERMUTATIONS
+    hotspot_seed: int = DEFAULT_SEED
+    hotspot_measures: tuple[str, ...] = ()
+    hotspot_grid_cell_m: int | None = None
+    # Risk factors: include the circular IMD crime domain (flagged), and the model's terms.
+    risk_include_crime_domain: bool = False
+    risk_model_terms: tuple[str, ...] = DEFAULT_MODEL_TERMS
 
     @property
     def rates_source(self) -> str:
@@ -118,6 +131,7 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         )
 
     area_name = required("area_name")
+    analysis = _analysis_settings(raw, path)
     return Settings(
         path=path,
         area_name=area_name,
@@ -130,4 +144,38 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         population_year=year,
         max_outside_area_share=float(outside),
         base_dir=base,
+        **analysis,
     )
+
+
+def _analysis_settings(raw: dict, path: Path) -> dict:
+    """The hotspot and risk keys, validated (absent keys keep their defaults)."""
+    out: dict = {}
+
+    def whole(key: str, low: int) -> None:
+        if key in raw:
+            value = raw[key]
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
+                raise SettingsError(
+                    f"{path}: '{key}' must be a whole number >= {low}, got {value!r}"
+                )
+            out[key] = value
+
+    def names(key: str) -> None:
+        if key in raw:
+            value = raw[key] or []
+            if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+                raise SettingsError(f"{path}: '{key}' must be a list of names, got {value!r}")
+            out[key] = tuple(value)
+
+    whole("hotspot_permutations", 0)
+    whole("hotspot_seed", 0)
+    names("hotspot_measures")
+    if raw.get("hotspot_grid_cell_m") is not None:
+        whole("hotspot_grid_cell_m", 10)
+    if "risk_include_crime_domain" in raw:
+        if not isinstance(raw["risk_include_crime_domain"], bool):
+            raise SettingsError(f"{path}: 'risk_include_crime_domain' must be true or false")
+        out["risk_include_crime_domain"] = raw["risk_include_crime_domain"]
+    names("risk_model_terms")
+    return out
