@@ -10,7 +10,14 @@ from dagster_duckdb import DuckDBResource
 
 from outputs.publish import publish_first_outputs
 from pipelines.defs.classify.assets import geography_coverage
+from pipelines.defs.hotspots.assets import (
+    concentration,
+    emerging_hotspots,
+    hotspot_grid,
+    hotspots,
+)
 from pipelines.defs.rates.assets import sv_rates
+from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.resources import SNASettings
 from transforms.db import publish_build, read_geotable, read_table, registered
 from transforms.definition import load_definition
@@ -56,7 +63,18 @@ def first_outputs(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeRes
 
 
 # Every asset that writes a `build.*` table, directly or through the outputs made from it.
-BUILT_BY = [sv_rates, geography_coverage, first_outputs]
+BUILT_BY = [
+    sv_rates,
+    geography_coverage,
+    first_outputs,
+    hotspots,
+    hotspot_grid,
+    emerging_hotspots,
+    concentration,
+    risk_factors,
+    risk_correlations_asset,
+    risk_model_asset,
+]
 
 
 @dg.asset(key=["marts", "published"], group_name="reporting", kinds={"duckdb"}, deps=BUILT_BY)
