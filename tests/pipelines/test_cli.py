@@ -21,7 +21,7 @@ def test_run_prints_progress_inputs_and_outputs(small_demo: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "done marts.sv_rates" in result.output
     assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
-    assert str(tmp_path / "out" / "2022-23" / "sv_rates.csv") in result.output
+    assert str(tmp_path / "out" / "2023-24" / "sv_rates.csv") in result.output
 
 
 def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(

@@ -109,7 +109,7 @@ def test_headline_counts_match_serious_violence_incidents_in_the_area(demo_run: 
 def test_outputs_are_published_for_the_latest_period(demo_run: Run) -> None:
     out = demo_run.settings.output_dir
     folders = [p for p in out.iterdir() if p.is_dir()]
-    assert [p.name for p in folders] == ["2022-23"]  # demo starts April 2021, 24 months
+    assert [p.name for p in folders] == ["2023-24"]  # demo starts April 2021, 36 months
     names = sorted(p.name for p in folders[0].iterdir())
     assert names == ["geography_coverage.csv", "sv_rate_map_demo-county.pdf", "sv_rates.csv"]
     assert (folders[0] / "sv_rate_map_demo-county.pdf").read_bytes().startswith(b"%PDF")
