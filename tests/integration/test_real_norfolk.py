@@ -141,3 +141,56 @@ def test_committed_real_settings_point_at_existing_files(shared_data: Path) -> N
     for key, pattern in settings.inputs.items():
         if pattern:
             assert expand(pattern), key
+
+
+def test_hotspots_find_norwich_and_great_yarmouth_town_centres(real_run) -> None:
+    settings, _ = real_run
+    rows = q(
+        settings,
+        "SELECT h.area_code, l.district_name, h.gi_bin, h.gi_z FROM marts.hotspots h"
+        " JOIN ref.lsoa l ON l.lsoa_code = h.area_code WHERE h.area_level = 'lsoa'"
+        " AND h.value_type = 'rate_per_1000' AND h.measure = 'all_serious_violence'"
+        " ORDER BY h.gi_z DESC",
+    )
+    assert len(rows) == 538
+    hot = [r for r in rows if r[2] >= 2]
+    assert 10 <= len(hot) <= 100  # a few town centres, not the county
+    # the night-time economies of the city and the largest seaside town lead
+    assert {r[1] for r in rows[:5]} == {"Norwich", "Great Yarmouth"}
+    wards = q(settings, "SELECT count(*) FROM marts.hotspots WHERE area_level = 'ward'")[0][0]
+    assert wards == 2 * q(settings, "SELECT count(DISTINCT ward_code) FROM ref.lsoa")[0][0]
+
+
+def test_deprivation_goes_with_serious_violence_in_norfolk(real_run) -> None:
+    settings, _ = real_run
+    # IoD2019 File 2 gives every domain as a national rank (1 = most deprived): negative = more
+    # violence where more deprived
+    rows = dict(
+        (factor, (estimate, upper))
+        for factor, estimate, upper in q(
+            settings,
+            "SELECT factor, estimate, ci_upper FROM marts.risk_correlations"
+            " WHERE area_level = 'lsoa' AND measure = 'all_serious_violence'",
+        )
+    )
+    assert {"imd_rank", "income_rank", "employment_rank", "health_rank"} <= set(rows)
+    assert "crime_rank" not in rows  # circular: left out
+    for factor in ("imd_rank", "income_rank"):
+        estimate, upper = rows[factor]
+        assert estimate < -0.3 and upper < 0
+    [(irr, ci_upper)] = q(
+        settings,
+        "SELECT irr, ci_upper FROM marts.risk_model WHERE area_level = 'lsoa'"
+        " AND term = 'income_rank'",
+    )
+    assert irr < 1 and ci_upper < 1  # fewer incidents per SD less deprived
+
+
+def test_serious_violence_concentrates_far_beyond_population(real_run) -> None:
+    settings, _ = real_run
+    [(share, population, gini, baseline)] = q(
+        settings,
+        "SELECT share_of_incidents, share_of_population, gini, gini_random_baseline"
+        " FROM marts.concentration WHERE top_percent = 5 AND measure = 'all_serious_violence'",
+    )
+    assert share > 2 * population and gini > 2 * baseline
