@@ -328,8 +328,11 @@ def _period_factors(
 
 
 def _factor_table(rows: list[pd.DataFrame], level: str) -> pd.DataFrame:
+    rows = [r for r in rows if len(r)]
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in FACTOR_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="Float64" if c == "value" else "str") for c in FACTOR_COLUMNS}
+        )
     table = pd.concat(rows, ignore_index=True).assign(area_level=level)
     table["value"] = pd.to_numeric(table["value"], errors="coerce").astype("Float64")
     for column in set(FACTOR_COLUMNS) - {"value"}:

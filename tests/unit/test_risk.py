@@ -138,6 +138,15 @@ def test_factor_tables_for_lsoas_and_wards_say_what_was_left_out() -> None:
     assert len(imd) == 6
 
 
+def test_no_deprivation_and_no_age_bands_give_empty_factor_tables_not_errors() -> None:
+    _, _, areas, _ = toy_county(n=12)
+    totals = population([(0, 120)], [1500])
+    rows, notes = lsoa_factors(None, totals, 2022, ["2022"])
+    assert rows.empty and any("no deprivation file" in n for n in notes)
+    assert any("do not split at 25" in n for n in notes)
+    assert ward_factors(rows, areas, totals, 2022).empty
+
+
 def test_asb_and_nhs_tables_become_factors_when_present() -> None:
     dep, pop, _, _ = toy_county(n=12)
     asb = pd.DataFrame(
