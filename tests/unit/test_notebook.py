@@ -220,7 +220,8 @@ def test_notebook_shows_hotspots_concentration_and_risk(executed, database):
         assert any("image/png" in out.get("data", {}) for out in cell.outputs), tag
     assert "share_of_incidents" in cell_output_text(executed, "concentration")
     assert "imd_score" in cell_output_text(executed, "correlations")
-    assert "category" in cell_output_text(executed, "emerging")
+    # the fixture has two full years and a part year: too few for emerging hotspots, and it says so
+    assert "at least three full years" in cell_output_text(executed, "emerging")
 
 
 def test_notebook_is_stored_without_outputs():
