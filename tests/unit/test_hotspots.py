@@ -230,3 +230,30 @@ def test_an_area_whose_neighbourhood_is_every_area_has_no_gi_star() -> None:
     with np.errstate(all="raise"):  # no floating-point warning escapes
         stats = hotspot_statistics([1.0, 2.0, 3.0, 10.0], neighbours, permutations=99, seed=1)
     assert stats["gi_z"].isna().all() and (stats["gi_bin"] == 0).all()
+
+
+def test_every_measure_and_level_asked_for_is_analysed_separately() -> None:
+    areas, rates = lattice_county()
+    robbery = rates.assign(measure="robbery", count=rates["count"] // 4)
+    robbery["rate_per_1000"] = robbery["count"] / robbery["population"] * 1000
+    wards = (
+        rates.assign(ward=areas["ward_code"].to_numpy())
+        .groupby("ward", as_index=False)[["count", "population"]]
+        .sum()
+        .rename(columns={"ward": "area_code"})
+        .assign(area_level="ward", area_name="Ward", period="2023/24", months=12)
+        .assign(measure="all_serious_violence", source="police", definition_id="test")
+    )
+    wards["rate_per_1000"] = wards["count"] / wards["population"] * 1000
+    table = area_hotspots(
+        pd.concat([rates, robbery, wards]),
+        areas,
+        measures=["all_serious_violence", "robbery"],
+        permutations=99,
+    )
+    sizes = table.groupby(["area_level", "measure", "value_type"]).size().to_dict()
+    assert (
+        sizes[("lsoa", "robbery", "count")] == 36
+        and sizes[("ward", "all_serious_violence", "count")] == 2
+    )
+    assert ("ward", "robbery", "count") not in sizes  # no ward rows for robbery were given
