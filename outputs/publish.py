@@ -88,6 +88,34 @@ def publish_atomically(target: Path, write: Callable[[Path], list[Path]]) -> lis
     return [target / path.relative_to(staging) for path in written]
 
 
+STAGING = ".staging"
+
+
+def staging_dir(output_dir: Path, run_id: str) -> Path:
+    """Where a run writes its outputs until every blocking check has passed."""
+    return output_dir / STAGING / run_id
+
+
+def swap_in_staged(output_dir: Path, run_id: str) -> list[Path]:
+    """Move a run's staged period folders into `output_dir`, each replacing its old folder whole,
+    and clear every run's staging (a killed run leaves its own behind). Returns the files."""
+    staged = staging_dir(output_dir, run_id)
+    files: list[Path] = []
+    for folder in sorted(p for p in staged.iterdir() if p.is_dir()) if staged.is_dir() else []:
+        moved = sorted(f.relative_to(folder) for f in folder.rglob("*") if f.is_file())
+        target = output_dir / folder.name
+        publish_atomically(target, lambda into, src=folder: _move_contents(src, into))
+        files += [target / f for f in moved]
+    shutil.rmtree(output_dir / STAGING, ignore_errors=True)
+    return files
+
+
+def _move_contents(source: Path, into: Path) -> list[Path]:
+    for item in source.iterdir():
+        item.rename(into / item.name)
+    return [p for p in into.rglob("*") if p.is_file()]
+
+
 def publish_first_outputs(
     rates: pd.DataFrame,
     lsoas: gpd.GeoDataFrame,

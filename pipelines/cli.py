@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +25,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 DEFAULT_DEMO_DIR = Path("data/demo")
 DEFAULT_SETTINGS_PATH = Path("config/settings.yaml")
+FAULT_ENV = "SNA_FAULT_KILL_AT_STEP"  # fault tests only: SIGKILL the run when this step starts
 SettingsOption = Annotated[Path, typer.Option("--settings", "-s", help="Settings YAML.")]
 
 
@@ -34,6 +37,7 @@ class _ProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
         self.check_steps: set[str] = set()
         self.failed_checks: list[str] = []
+        self.failure: tuple[str, str] | None = None  # (step, error) of the first failed step
         self.skipped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -44,6 +48,8 @@ class _ProgressHandler(logging.Handler):
         kind, step = event.event_type_value, event.step_key or ""
         if kind == "STEP_START":
             self.started[step] = time.perf_counter()
+            if os.environ.get(FAULT_ENV) == step:  # fault tests: die here, as a killed run would
+                os.kill(os.getpid(), signal.SIGKILL)
         elif kind == "STEP_SUCCESS" and step not in self.check_steps:
             took = time.perf_counter() - self.started.get(step, time.perf_counter())
             console.print(f"  [green]done[/green] {step.replace('__', '.')} [dim]{took:.1f}s[/dim]")
@@ -51,6 +57,7 @@ class _ProgressHandler(logging.Handler):
             error = event.step_failure_data.error
             while error.cause is not None:  # the reader's own message, not Dagster's wrapper
                 error = error.cause
+            self.failure = (step.replace("__", "."), error.message.strip())
             console.print(f"  [red]FAILED[/red] {step.replace('__', '.')}: {error.message.strip()}")
         elif kind == "STEP_SKIPPED" or (
             kind == "ENGINE_EVENT" and "Not executing" in event.message
@@ -100,7 +107,9 @@ def demo(
     console.print(f"  {manifest.summary()}")
 
 
-def run_pipeline(settings_path: Path, handler: _ProgressHandler | None = None) -> bool:
+def run_pipeline(
+    settings_path: Path, handler: _ProgressHandler | None = None, run_id: str | None = None
+) -> bool:
     """Materialise every asset for one settings file, in process; True when all steps and checks passed."""
     os.environ[SETTINGS_ENV] = str(settings_path.resolve())
     from pipelines.definitions import defs
@@ -114,6 +123,7 @@ def run_pipeline(settings_path: Path, handler: _ProgressHandler | None = None) -
         run_config={"loggers": {"progress": {}}},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
+        run_id=run_id,
     )
     return result.success and not handler.failed_checks
 
@@ -123,16 +133,37 @@ def run(
     settings: SettingsOption = DEFAULT_SETTINGS_PATH,
 ) -> None:
     """Run the whole SNA for one settings file: ingest, classify, rates, outputs."""
-    try:
+    from pipelines.runs import RunLocked, record_end, run_lock
+    from transforms.db import connect
+    from transforms.definition import DefinitionError, load_definition
+
+    try:  # everything is validated before anything is written
         loaded = load_settings(settings)
-    except SettingsError as exc:
+        load_definition(loaded.definition)
+    except (SettingsError, DefinitionError, FileNotFoundError) as exc:
         console.print(f"[red]Settings error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
-    started = time.perf_counter()
-    handler = _ProgressHandler()
-    ok = run_pipeline(loaded.path, handler)
-    took = time.perf_counter() - started
+    run_id = str(uuid.uuid4())
+    try:
+        with run_lock(loaded.database, run_id):
+            console.print(f"Running the SNA for [bold]{loaded.area_name}[/bold] with {loaded.path}")
+            started = time.perf_counter()
+            handler = _ProgressHandler()
+            ok = run_pipeline(loaded.path, handler, run_id=run_id)
+            took = time.perf_counter() - started
+            if not ok:
+                step, error = handler.failure or (
+                    "checks",
+                    "blocking checks failed: " + ", ".join(handler.failed_checks),
+                )
+                con = connect(loaded.database)
+                try:
+                    record_end(con, run_id, "failed", stopped_at=step, error=error)
+                finally:
+                    con.close()
+    except RunLocked as exc:
+        console.print(f"[red]Not started:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if not ok:
         console.print(
             f"[red]The run did not complete ({took:.1f}s).[/red] {handler.skipped} later steps"

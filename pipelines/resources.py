@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
+from pipelines.runs import RunRecord, record_start, run_lock
 from pipelines.settings import Settings, load_settings
 from transforms.db import ensure_schema
 
@@ -25,7 +27,29 @@ class SNASettings(dg.ConfigurableResource):
 
 
 class SNADuckDB(DuckDBResource):
-    """DuckDBResource whose connections always find the stage schemas and fixed tables."""
+    """DuckDBResource whose connections always find the stage schemas and fixed tables.
+
+    For the whole of a run it holds the database's run lock (one run at a time: DuckDB has a
+    single writer, and two refreshes interleaving would mix their tables) and records the run
+    in audit.runs, so runs started from the UI or a schedule are recorded like `sna run`.
+    """
+
+    settings_path: str = ""
+    base_dir: str = ""
+    _lock: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run_id = context.run_id or "ad-hoc"
+        stack = ExitStack()
+        stack.enter_context(run_lock(self.database, run_id))
+        self._lock = stack
+        with self.get_connection() as con:
+            record_start(con, run_record(run_id, self.settings_path, self.base_dir))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -39,5 +63,22 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """The resource set for one settings file."""
     return {
         "sna": SNASettings(settings_path=str(settings.path), base_dir=str(settings.base_dir)),
-        "duckdb": SNADuckDB(database=str(settings.database)),
+        "duckdb": SNADuckDB(
+            database=str(settings.database),
+            settings_path=str(settings.path),
+            base_dir=str(settings.base_dir),
+        ),
     }
+
+
+def run_record(run_id: str, settings_path: str, base_dir: str = "") -> RunRecord:
+    """The start of a run's audit row: its settings as read, and the definition they name."""
+    from dataclasses import asdict
+
+    from transforms.definition import load_definition
+
+    if not settings_path:
+        return RunRecord(run_id, "", {})
+    settings = load_settings(settings_path, base_dir=Path(base_dir) if base_dir else None)
+    definition = load_definition(settings.definition)
+    return RunRecord(run_id, str(settings.path), asdict(settings), definition.id, definition.hash)

@@ -3,32 +3,43 @@
 An analyst points a settings YAML at their own files without editing code. Relative paths are
 resolved against the folder `sna` is run from (the project root for `make run`), so the same file
 works from the CLI, from `dg dev` and from tests.
+
+The file is typed: an unknown key, a misspelt key or a value of the wrong type is an error that
+names the file and the key and suggests the nearest valid key, before anything is read or
+written (a silently ignored `supress_small_counts: true` is worse than a refusal).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from sources.registry import INPUTS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETTINGS = PROJECT_ROOT / "config" / "settings.yaml"
 SETTINGS_ENV = "SNA_SETTINGS"
 
 PeriodType = Literal["calendar_year", "financial_year"]
-INPUT_KEYS = (
-    "police_extract",
-    "police_uk",
-    "lsoa_boundaries",
-    "area_lookup",
-    "population",
-    "deprivation",
-)
-REQUIRED_INPUTS = ("lsoa_boundaries", "population")
-# Hotspot and risk analysis (transforms.hotspots, transforms.risk); defaults documented there.
+INPUT_KEYS = tuple(spec.key for spec in INPUTS)
+REQUIRED_INPUTS = tuple(spec.key for spec in INPUTS if spec.required)
+POLICE_INPUTS = ("police_extract", "police_uk")
+# Hotspot and risk analysis (transforms.hotspots, transforms.risk; defaults documented there).
 DEFAULT_PERMUTATIONS = 9999
 DEFAULT_SEED = 20240401
 DEFAULT_MODEL_TERMS = ("income", "young_people_share", "asb_rate")
@@ -36,6 +47,59 @@ DEFAULT_MODEL_TERMS = ("income", "young_people_share", "asb_rate")
 
 class SettingsError(ValueError):
     """A settings file that cannot be used, with the file and key named."""
+
+
+class DateRange(BaseModel):
+    """The plausible window for event dates: earlier or later dates stop the run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+# One optional path or glob per registered input (sources.registry), nothing else.
+_Inputs = create_model(
+    "Inputs",
+    __config__=ConfigDict(extra="forbid"),
+    **{key: (str | None, None) for key in INPUT_KEYS},
+)
+
+
+class _SettingsFile(BaseModel):
+    """The settings YAML as written (paths not yet resolved)."""
+
+    model_config = ConfigDict(extra="forbid")
+    area_name: str
+    area_code: str | None = None
+    period: PeriodType = "financial_year"
+    definition: str
+    population_year: int | None = Field(default=None, ge=1990, le=2100)
+    max_outside_area_share: float = Field(default=0.10, ge=0, le=1)
+    max_reject_share: float = Field(default=0.005, ge=0, le=1)
+    date_range: DateRange | None = None
+    report_periods: list[str] | None = None
+    hotspot_permutations: int = Field(default=DEFAULT_PERMUTATIONS, ge=0)
+    hotspot_seed: int = Field(default=DEFAULT_SEED, ge=0)
+    hotspot_measures: list[str] = []
+    hotspot_grid_cell_m: int | None = Field(default=None, ge=10)
+    risk_include_crime_domain: bool = False
+    risk_model_terms: list[str] = list(DEFAULT_MODEL_TERMS)
+    inputs: _Inputs
+    database: str
+    output_dir: str
+
+    @field_validator("area_name", "area_code", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str | int):
+            raise ValueError(f"must be plain text, got {type(value).__name__} {value!r}")
+        return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -52,9 +116,13 @@ class Settings:
     output_dir: Path
     population_year: int | None = None
     max_outside_area_share: float = 0.10
+    max_reject_share: float = 0.005
+    date_range: DateRange | None = None
+    report_periods: tuple[str, ...] | None = None
     base_dir: Path = field(default_factory=Path.cwd)
-    # Hotspots: conditional permutations for LISA and Gi* pseudo p-values, and their seed; the
-    # measures analysed besides the headline; the point grid's cell size (None: sfhotspot rule).
+    # Hotspots: Local Moran's conditional permutations and the seed of every permutation and
+    # simulation; measures analysed besides the headline; the grid cell (None: the rule in
+    # transforms/grid.py).
     hotspot_permutations: int = DEFAULT_PERMUTATIONS
     hotspot_seed: int = DEFAULT_SEED
     hotspot_measures: tuple[str, ...] = ()
@@ -75,6 +143,38 @@ def _resolve(value: str, base: Path) -> str:
     return expanded if os.path.isabs(expanded) else str(base / expanded)
 
 
+_MESSAGES = {
+    "period": "'period' must be calendar_year or financial_year",
+    "max_outside_area_share": "'max_outside_area_share' must be a share between 0 and 1",
+    "max_reject_share": "'max_reject_share' must be a share between 0 and 1",
+    "population_year": "'population_year' must be a year such as 2022",
+    "hotspot_permutations": "'hotspot_permutations' must be a whole number >= 0",
+    "hotspot_seed": "'hotspot_seed' must be a whole number >= 0",
+    "hotspot_grid_cell_m": "'hotspot_grid_cell_m' must be a whole number of metres >= 10",
+    "risk_include_crime_domain": "'risk_include_crime_domain' must be true or false",
+    "hotspot_measures": "'hotspot_measures' must be a list of measure names",
+    "risk_model_terms": "'risk_model_terms' must be a list of factor or domain names",
+}
+
+
+def _explain(error: dict[str, Any]) -> str:
+    """One pydantic error in an analyst's words, with the nearest valid key for a typo."""
+    loc = [str(p) for p in error["loc"]]
+    where = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        model = _Inputs if loc[0] == "inputs" else _SettingsFile
+        valid = list(model.model_fields)
+        near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
+        hint = f"; did you mean '{near[0]}'?" if near else f"; expected some of {valid}"
+        kind = "unknown input" if loc[0] == "inputs" else "unknown setting"
+        return f"{kind} '{where}'{hint}"
+    if error["type"] == "missing":
+        return f"required setting '{where}' is missing"
+    if loc and loc[0] in _MESSAGES and len(loc) == 1:
+        return f"{_MESSAGES[loc[0]]}, got {error.get('input')!r}"
+    return f"'{where}': {error['msg']} (got {error.get('input')!r})"
+
+
 def load_settings(path: str | Path | None = None, base_dir: Path | None = None) -> Settings:
     """Read and validate a settings YAML (default: $SNA_SETTINGS, else config/settings.yaml)."""
     path = Path(path or os.environ.get(SETTINGS_ENV) or DEFAULT_SETTINGS).resolve()
@@ -87,95 +187,40 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise SettingsError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+    try:
+        parsed = _SettingsFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_explain(e) for e in exc.errors())
+        raise SettingsError(f"{path}: {problems}") from exc
 
-    def required(key: str) -> str:
-        value = raw.get(key)
-        if value in (None, ""):
-            raise SettingsError(f"{path}: required setting '{key}' is missing")
-        return str(value)
-
-    period = raw.get("period", "financial_year")
-    if period not in ("calendar_year", "financial_year"):
-        raise SettingsError(
-            f"{path}: 'period' must be calendar_year or financial_year, got {period!r}"
-        )
-
-    inputs_raw = raw.get("inputs") or {}
-    if not isinstance(inputs_raw, dict):
-        raise SettingsError(f"{path}: 'inputs' must be a mapping of input name to path or glob")
-    unknown = sorted(set(inputs_raw) - set(INPUT_KEYS))
-    if unknown:
-        raise SettingsError(
-            f"{path}: unknown input(s) {unknown}; expected some of {list(INPUT_KEYS)}"
-        )
-    inputs = {
-        key: _resolve(str(inputs_raw[key]), base) if inputs_raw.get(key) else None
-        for key in INPUT_KEYS
-    }
+    given = parsed.inputs.model_dump()
+    inputs = {key: _resolve(str(given[key]), base) if given[key] else None for key in INPUT_KEYS}
     for key in REQUIRED_INPUTS:
         if not inputs[key]:
             raise SettingsError(f"{path}: required input 'inputs.{key}' is missing")
-    if not (inputs["police_extract"] or inputs["police_uk"]):
+    if not any(inputs[key] for key in POLICE_INPUTS):
         raise SettingsError(
             f"{path}: give at least one police input: 'inputs.police_extract' or 'inputs.police_uk'"
         )
-
-    year = raw.get("population_year")
-    if year is not None and not (isinstance(year, int) and 1990 <= year <= 2100):
-        raise SettingsError(f"{path}: 'population_year' must be a year such as 2022, got {year!r}")
-
-    outside = raw.get("max_outside_area_share", 0.10)
-    if not (isinstance(outside, int | float) and 0 <= outside <= 1):
-        raise SettingsError(
-            f"{path}: 'max_outside_area_share' must be a share between 0 and 1, got {outside!r}"
-        )
-
-    area_name = required("area_name")
-    analysis = _analysis_settings(raw, path)
     return Settings(
         path=path,
-        area_name=area_name,
-        area_code=str(raw.get("area_code") or area_name),
-        period=period,
-        definition=Path(_resolve(required("definition"), base)),
+        area_name=parsed.area_name,
+        area_code=parsed.area_code or parsed.area_name,
+        period=parsed.period,
+        definition=Path(_resolve(parsed.definition, base)),
         inputs=inputs,
-        database=Path(_resolve(required("database"), base)),
-        output_dir=Path(_resolve(required("output_dir"), base)),
-        population_year=year,
-        max_outside_area_share=float(outside),
+        database=Path(_resolve(parsed.database, base)),
+        output_dir=Path(_resolve(parsed.output_dir, base)),
+        population_year=parsed.population_year,
+        max_outside_area_share=parsed.max_outside_area_share,
+        max_reject_share=parsed.max_reject_share,
+        date_range=parsed.date_range,
+        report_periods=tuple(parsed.report_periods) if parsed.report_periods else None,
         base_dir=base,
-        **analysis,
+        hotspot_permutations=parsed.hotspot_permutations,
+        hotspot_seed=parsed.hotspot_seed,
+        hotspot_measures=tuple(parsed.hotspot_measures),
+        hotspot_grid_cell_m=parsed.hotspot_grid_cell_m,
+        risk_include_crime_domain=parsed.risk_include_crime_domain,
+        risk_model_terms=tuple(parsed.risk_model_terms),
     )
-
-
-def _analysis_settings(raw: dict, path: Path) -> dict:
-    """The hotspot and risk keys, validated (absent keys keep their defaults)."""
-    out: dict = {}
-
-    def whole(key: str, low: int) -> None:
-        if key in raw:
-            value = raw[key]
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
-                raise SettingsError(
-                    f"{path}: '{key}' must be a whole number >= {low}, got {value!r}"
-                )
-            out[key] = value
-
-    def names(key: str) -> None:
-        if key in raw:
-            value = raw[key] or []
-            if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
-                raise SettingsError(f"{path}: '{key}' must be a list of names, got {value!r}")
-            out[key] = tuple(value)
-
-    whole("hotspot_permutations", 0)
-    whole("hotspot_seed", 0)
-    names("hotspot_measures")
-    if raw.get("hotspot_grid_cell_m") is not None:
-        whole("hotspot_grid_cell_m", 10)
-    if "risk_include_crime_domain" in raw:
-        if not isinstance(raw["risk_include_crime_domain"], bool):
-            raise SettingsError(f"{path}: 'risk_include_crime_domain' must be true or false")
-        out["risk_include_crime_domain"] = raw["risk_include_crime_domain"]
-    names("risk_model_terms")
-    return out

@@ -1,33 +1,47 @@
-"""Generic declarative CSV reader: a column map in config/sources/<name>.yaml says which headers
-mean which canonical column and how to parse it; every bad cell becomes a reject, never a silent loss.
+"""Declarative CSV reading: a column map says which headers mean which canonical column and how
+to parse it; pyarrow splits each file into text columns in one call, DuckDB types them in SQL,
+and every line of the file ends in exactly one place.
 
-Column map keys, per canonical column:
+Column map (config/sources/<name>.yaml) keys, per canonical column:
   headers: [literal header variants]   header_regex: [full-match regexes on the normalised header]
-  type: str | code | flag | int | float | date | month | time   (default str)
-  required: value must not be blank        optional: header may be absent (column is then all NA)
+  type: str | code | ho_code | flag | int | float | date | month | time   (default str)
+  required: a blank or malformed value rejects the whole row (the record cannot be used without it)
+  optional: the header may be absent (the column is then all NULL)
   min / max: numeric range                 pattern / pattern_describe: regex the (upper-cased) code must match
   formats: strptime formats (date/month)   values: {canonical: [accepted spellings]}
   describe: plain-English reason used when a value fails to parse or is out of range
   scale: multiply a parsed number by this (unit conversion, e.g. percent -> proportion)
-Map-level keys: source, patterns (dynamic columns: [{regex, type, min, max}]),
-require_any ([[col, col], ...]: at least one header of each group must be present).
+Map-level keys: source, patterns (dynamic columns: [{regex, type, min, max, required}]),
+require_any ([[col, col], ...]: at least one header of each group must be present),
+dmy_date ([columns]: day-first dates; a file whose dates only read month-first is refused).
+
+What happens to each physical line of a file (DESIGN §2, §8a):
+- the header line and blank lines are counted as such;
+- a line that is not one well-formed record (wrong number of fields, an unbalanced quote, a NUL
+  byte, longer than `MAX_LINE_BYTES`) is a row reject with its full raw text; records never span
+  lines, so a stray quote costs one line, not the rest of the file;
+- in a record, a malformed value of a `required` column rejects the row; any other malformed
+  value becomes NULL and is listed in `cell_issues`, and the row is kept.
+So loaded + rejected + header + blank == the physical lines counted from the bytes
+(`sources._text.count_physical_lines`), which the reconcile checks verify per file.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from operator import itemgetter
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import yaml
 
 from sources._result import (
@@ -38,12 +52,15 @@ from sources._result import (
     make_loads,
     make_rejects,
 )
+from sources._text import count_physical_lines, decode, gunzip, line_index
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "config" / "sources"
-ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # Excel exports are not always UTF-8
-TYPES = {"str", "code", "flag", "int", "float", "date", "month", "time"}
+TYPES = {"str", "code", "ho_code", "flag", "int", "float", "date", "month", "time"}
+MAX_LINE_BYTES = 1 << 20  # a real record is well under 1 KB; longer lines are quarantined
 _FMT_WORDS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%H": "HH", "%M": "MM", "%S": "SS", "%y": "yy"}
-_TIME_RE = r"^(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?$"
+# Home Office offence codes in one spelling ("008/01" -> "8/1", "034A" -> "34A"): the leading
+# zeros of every numeric part go. The single definition of that rule, for SQL and Python alike.
+HO_CODE_ZEROS = r"(^|[^0-9])0+([0-9])"
 
 
 @dataclass(frozen=True)
@@ -74,23 +91,23 @@ class Spec:
     columns: tuple[ColumnSpec, ...]
     patterns: tuple[ColumnSpec, ...] = ()
     require_any: tuple[tuple[str, ...], ...] = ()
+    dmy_date: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class CsvFile:
-    """One file read: the result plus which original header fed each canonical column."""
-
-    result: ReadResult
-    headers: dict[str, str] = field(default_factory=dict)
-    groups: dict[str, dict[str, str | None]] = field(default_factory=dict)
+_COLUMN_KEYS = set(ColumnSpec.__dataclass_fields__) - {"name"}
+_SPEC_KEYS = {"source", "columns", "patterns", "require_any", "dmy_date"}
 
 
-def _column(name: str, d: dict) -> ColumnSpec:
+def _column(name: str, d: dict, where: str = "column map") -> ColumnSpec:
+    unknown = set(d) - _COLUMN_KEYS - {"regex"}
+    if unknown:
+        key = sorted(unknown)[0]
+        near = difflib.get_close_matches(key, _COLUMN_KEYS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"{where}: column {name!r} has unknown key {key!r}{hint}")
     typ = d.get("type", "str")
     if typ not in TYPES:
-        raise ValueError(
-            f"column map: {name} has unknown type {typ!r} (use one of {sorted(TYPES)})"
-        )
+        raise ValueError(f"{where}: {name} has unknown type {typ!r} (use one of {sorted(TYPES)})")
     values = tuple(
         (str(k), tuple(str(a) for a in v or ())) for k, v in (d.get("values") or {}).items()
     )
@@ -112,14 +129,30 @@ def _column(name: str, d: dict) -> ColumnSpec:
     )
 
 
-def spec_from_dict(d: dict) -> Spec:
-    """Build a Spec from a parsed column-map mapping."""
-    columns = tuple(_column(n, c or {}) for n, c in (d.get("columns") or {}).items())
+def spec_from_dict(d: dict, where: str = "column map") -> Spec:
+    """Build a Spec from a parsed column-map mapping; unknown keys are errors."""
+    unknown = set(d) - _SPEC_KEYS
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {sorted(_SPEC_KEYS)})"
+        )
+    columns = tuple(_column(n, c or {}, where) for n, c in (d.get("columns") or {}).items())
     patterns = tuple(
-        _column(p["regex"], {**p, "header_regex": [p["regex"]]}) for p in d.get("patterns") or ()
+        _column(p["regex"], {**p, "header_regex": [p["regex"]]}, where)
+        for p in d.get("patterns") or ()
     )
     require_any = tuple(tuple(g) for g in d.get("require_any") or ())
-    return Spec(source=d["source"], columns=columns, patterns=patterns, require_any=require_any)
+    names = {c.name for c in columns}
+    for col in d.get("dmy_date") or ():
+        if col not in names:
+            raise ValueError(f"{where}: dmy_date names {col!r}, which is not a column")
+    return Spec(
+        source=d["source"],
+        columns=columns,
+        patterns=patterns,
+        require_any=require_any,
+        dmy_date=tuple(d.get("dmy_date") or ()),
+    )
 
 
 @cache
@@ -127,7 +160,27 @@ def load_spec(name: str) -> Spec:
     """Read config/sources/<name>.yaml."""
     path = SPEC_DIR / f"{name}.yaml"
     with path.open(encoding="utf-8") as fh:
-        return spec_from_dict(yaml.safe_load(fh))
+        return spec_from_dict(yaml.safe_load(fh), str(path))
+
+
+@cache
+def _personal_identifier_rules() -> list[tuple[re.Pattern, str]]:
+    path = SPEC_DIR / "personal_identifiers.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))["refuse"]
+    return [(re.compile(r["header_regex"]), r["what"]) for r in rules]
+
+
+def personal_identifier_columns(header: Sequence[str]) -> list[str]:
+    """Headers that would bring personal identifiers (names, dates of birth, NHS numbers, full
+    postcodes, addresses) into the database: such files are refused whole."""
+    found = []
+    for h in header:
+        norm = normalise_header(h)
+        for rx, what in _personal_identifier_rules():
+            if rx.fullmatch(norm):
+                found.append(f"{h.strip()} ({what})")
+                break
+    return found
 
 
 def normalise_header(text: str) -> str:
@@ -161,7 +214,15 @@ def match_headers(
         if not any(g in found for g in group):
             missing.append(" or ".join(group))
     if missing:
-        raise InputFormatError(file, missing, [h.replace("\ufeff", "").strip() for h in header])
+        problem = "required columns are missing"
+        if len(header) == 1 and (sep := next((s for s in ";\t|" if s in header[0]), None)):
+            word = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}[sep]
+            problem = (
+                f"the fields are separated by {word}, not commas: save it as CSV (comma delimited)"
+            )
+        raise InputFormatError(
+            file, missing, [h.replace("\ufeff", "").strip() for h in header], problem=problem
+        )
     return found, groups
 
 
@@ -192,72 +253,234 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _open_text(path: Path, encoding: str):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return path.open(encoding=encoding, newline="")
-
-
-def _is_blank(rec: list[str]) -> bool:
-    return not rec or (len(rec) == 1 and not rec[0].strip())
-
-
-def read_records(path: Path):
-    """Header, data records with their first physical line, and records with the wrong field count.
-
-    Blank lines are skipped (they are not data lines). Tries UTF-8 (with or without BOM), then cp1252.
-    """
-    for enc in ENCODINGS:
-        try:
-            return _read_records(path, enc)
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes anything")  # pragma: no cover
-
-
-def _read_records(path: Path, encoding: str):
-    with _open_text(path, encoding) as fh:
-        reader = csv.reader(fh)
-        header: list[str] | None = None
-        records: list[list[str]] = []
-        lines: list[int] = []
-        bad: list[tuple[int, list[str]]] = []
-        prev = 0
-        for rec in reader:
-            start, prev = prev + 1, reader.line_num
-            if not _is_blank(rec):
-                header = rec
-                break
-        if header is None:
-            raise InputFormatError(path, problem="the file is empty (no header row)")
-        n = len(header)
-        keep, keep_line, other = records.append, lines.append, bad.append
-        for rec in reader:  # hot loop: ~1M records; keep it minimal
-            start, prev = prev + 1, reader.line_num
-            if len(rec) == n and (n > 1 or rec[0].strip()):
-                keep(rec)
-                keep_line(start)
-            elif not _is_blank(rec):
-                other((start, rec))
-    return header, records, lines, bad
-
-
 def read_header(path: str | Path) -> list[str]:
-    """Just the header row (BOM stripped)."""
-    path = Path(path)
-    for enc in ENCODINGS:
-        try:
-            with _open_text(path, enc) as fh:
-                for rec in csv.reader(fh):
-                    if not _is_blank(rec):
-                        return [h.replace("\ufeff", "") for h in rec]
-            raise InputFormatError(path, problem="the file is empty (no header row)")
-        except UnicodeDecodeError:
-            continue
-    return []  # pragma: no cover
+    """Just the header row (BOM stripped), decoded as the whole file would be."""
+    path = Path(path).resolve()
+    data = decode(path, *gunzip(path, path.read_bytes())).data
+    return _header(path, data)[0]
 
 
-# ---------------------------------------------------------------- typed parsing (vectorised)
+# ---------------------------------------------------------------- splitting a file into lines
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One file split into records: text columns by canonical name plus `_line`, row rejects,
+    and the line accounting that must reconcile with `physical_lines`."""
+
+    file: str
+    sha256: str
+    encoding: str
+    reader: str  # pyarrow | pyarrow+csv (bad lines re-read one by one) | csv (whole file)
+    header: list[str]
+    found: dict[str, int]
+    groups: dict[str, dict[str, str | None]]
+    text: pa.Table
+    rejects: pd.DataFrame
+    physical_lines: int
+    header_lines: int
+    blank_lines: int
+
+    @property
+    def data_lines(self) -> int:
+        return self.physical_lines - self.header_lines - self.blank_lines
+
+
+def _header(path: Path, data: bytes) -> tuple[list[str], int]:
+    """The first non-blank line parsed as CSV, and its 1-based line number."""
+    offset, number = 0, 1
+    while offset < len(data):
+        nl = data.find(b"\n", offset)
+        end = len(data) if nl < 0 else nl
+        line = data[offset:end].rstrip(b"\r")
+        if line.strip():
+            if b"\r" in line:  # old Mac line ends: the whole file is one "line" here
+                line = line.split(b"\r", 1)[0]
+            try:
+                fields = next(csv.reader([line.decode("utf-8")], strict=True))
+            except csv.Error as exc:
+                raise InputFormatError(
+                    path, problem=f"the header line is not valid CSV ({exc})"
+                ) from exc
+            return [f.replace("\ufeff", "") for f in fields], number
+        offset, number = end + 1, number + 1
+    raise InputFormatError(path, problem="the file is empty (no header row)")
+
+
+def _arrow(buffer: bytes, n: int, include: list[int]) -> tuple[pa.Table, int]:
+    """Parse header-less CSV bytes into string columns c<i>; returns the table and invalid rows."""
+    invalid = 0
+
+    def count_invalid(_row) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    names = [f"c{i}" for i in range(n)]
+    table = pacsv.read_csv(
+        pa.py_buffer(buffer),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=count_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in names},
+            include_columns=[names[i] for i in include],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table, invalid
+
+
+def _reject_reason(text: str, n: int, nul: bool, length: int, odd_quotes: bool) -> str | list[str]:
+    """Why a line is not one record, or its fields when the csv module reads it as one."""
+    if length > MAX_LINE_BYTES:
+        return f"line of {length:,} bytes is longer than the {MAX_LINE_BYTES:,}-byte limit"
+    if nul:
+        return "contains NUL bytes"
+    try:
+        fields = next(csv.reader([text], strict=True))
+    except csv.Error:
+        fields = None
+    if fields is not None and len(fields) == n:
+        return fields
+    if fields is None or odd_quotes:
+        return (
+            "unbalanced quote: a quoted field opened or closed on this line is not closed or"
+            " opened on it (records may not span lines)"
+        )
+    return f"expected {n} fields, found {len(fields)}"
+
+
+def _blank_lines(data: bytes, idx, candidates: np.ndarray) -> np.ndarray:
+    """Which candidate lines hold only spaces or tabs (blank, like an empty line)."""
+    return np.array(
+        [not data[idx.start[i] : idx.end[i]].strip() for i in candidates], dtype=bool
+    ).reshape(-1)
+
+
+def _parse_lines(
+    data: bytes, header_line: int, n: int, include: list[int]
+) -> tuple[pa.Table, np.ndarray, str, list[tuple[int, str, str]], int]:
+    """Slow path: locate every line; well-formed ones go to pyarrow together, the rest are read
+    one by one. Returns (text table, line numbers, reader, rejects, blank lines after the header)."""
+    idx = line_index(data)
+    length = idx.end - idx.start
+    after_header = np.arange(len(idx)) >= header_line
+    blank = idx.blank.copy()
+    maybe = np.flatnonzero(~blank & (idx.fields == 1) & (idx.quotes == 0) & (length <= 256))
+    blank[maybe] = _blank_lines(data, idx, maybe)
+    data_line = after_header & ~blank
+    good = data_line & (idx.quotes % 2 == 0) & (idx.fields == n) & ~idx.nul
+    good &= length <= MAX_LINE_BYTES
+    good_idx = np.flatnonzero(good)
+    suspect = np.flatnonzero(data_line & ~good)
+    reader = "pyarrow+csv" if len(suspect) else "pyarrow"
+    starts, ends = idx.start[good_idx].tolist(), idx.end[good_idx].tolist()
+    clean = b"".join(data[s:e] + b"\n" for s, e in zip(starts, ends, strict=True))
+    try:
+        table, invalid = _arrow(clean, n, include)
+        if invalid or table.num_rows != len(good_idx):
+            raise pa.ArrowInvalid("pyarrow and the line index disagree on the records")
+    except pa.ArrowInvalid:  # read every line alone with the csv module
+        reader = "csv"
+        suspect = np.flatnonzero(data_line)
+        good_idx = np.array([], dtype=np.int64)
+        table = pa.table({f"c{i}": pa.array([], pa.string()) for i in include})
+    rows: list[list[str]] = []
+    row_lines: list[int] = []
+    rejects: list[tuple[int, str, str]] = []
+    for i in suspect.tolist():
+        line_text = idx.text(data, i)
+        got = _reject_reason(
+            line_text, n, bool(idx.nul[i]), int(length[i]), bool(idx.quotes[i] % 2)
+        )
+        if isinstance(got, str):
+            rejects.append((i + 1, line_text, got))
+        else:
+            rows.append([got[j] for j in include])
+            row_lines.append(i + 1)
+    if rows:
+        columns = list(zip(*rows, strict=True))
+        extra = pa.table(
+            {f"c{j}": pa.array(col, pa.string()) for j, col in zip(include, columns, strict=True)}
+        )
+        table = pa.concat_tables([table, extra])
+    lines = np.concatenate([good_idx + 1, np.asarray(row_lines, dtype=np.int64)])
+    return table, lines.astype(np.int64), reader, rejects, int((after_header & blank).sum())
+
+
+def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
+    """Split one CSV / CSV.gz file into records with pyarrow (one call), mapping rows to lines.
+
+    Fast path: when pyarrow's rows + the header line equal the physical lines, row i is line
+    i + 2. Otherwise every line is located with numpy, the lines that are one well-formed record
+    go to pyarrow together, and the others are read one by one with the csv module: each is either
+    a record or a reject carrying its full raw text.
+    """
+    path = Path(path).resolve()
+    file = str(path)
+    stored = path.read_bytes()
+    digest = hashlib.sha256(stored).hexdigest()
+    decoded = decode(path, *gunzip(path, stored))
+    data = decoded.data
+    physical = count_physical_lines(data)
+    header, header_line = _header(path, data)
+    personal = personal_identifier_columns(header)
+    if personal:
+        raise InputFormatError(
+            path,
+            found=header,
+            problem="refused: it has personal identifier columns, which are never stored: "
+            + "; ".join(personal)
+            + ". Remove them (keep an age band, postcode sector or LSOA instead) and drop the file again",
+        )
+    found, groups = match_headers(header, spec, path)
+    n = len(header)
+    include = sorted(found.values())
+    names = {i: name for name, i in found.items()}
+
+    text, reader, rejects, blank = None, "pyarrow", [], 0
+    if header_line == 1:
+        first_nl = data.find(b"\n")
+        first = data if first_nl < 0 else data[:first_nl]
+        if b"\r" not in first.rstrip(b"\r"):  # lone CRs: let the line index sort them out
+            body = b"" if first_nl < 0 else data[first_nl + 1 :]
+            try:
+                table, invalid = _arrow(body, n, include)
+            except pa.ArrowInvalid:
+                table, invalid = None, 1
+            if table is not None and invalid == 0 and table.num_rows + 1 == physical:
+                lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+                text = table
+    if text is None:
+        text, lines, reader, rejects, blank = _parse_lines(data, header_line, n, include)
+    text = text.rename_columns([names[int(c[1:])] for c in text.column_names])
+    text = text.append_column("_line", pa.array(lines, pa.int64()))
+    reject_frame = make_rejects(
+        spec.source,
+        file,
+        [r[0] for r in rejects],
+        ROW_COLUMN,
+        [r[1] for r in rejects],
+        [r[2] for r in rejects],
+    )
+    return ParsedFile(
+        file=file,
+        sha256=digest,
+        encoding=decoded.encoding + (" (gzip)" if decoded.compressed else ""),
+        reader=reader,
+        header=header,
+        found=found,
+        groups=groups,
+        text=text,
+        rejects=reject_frame,
+        physical_lines=physical,
+        header_lines=1,
+        blank_lines=blank + (header_line - 1),
+    )
+
+
+# ---------------------------------------------------------------- typing in SQL
 
 
 def _fmt_words(formats: Iterable[str]) -> str:
@@ -291,194 +514,122 @@ def _range_reason(col: ColumnSpec) -> str:
     return f"below {lo}" if lo else f"above {hi}"
 
 
-def _numbers(text: pd.Series) -> pd.Series:
-    cleaned = text.str.replace(",", "", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
+def _lit(value: object) -> str:
+    """A SQL literal for a Python value (text is quoted with '' escaping)."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def _dates(text: pd.Series, formats: Sequence[str]) -> pd.Series:
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    for fmt in formats:
-        todo = out.isna() & text.notna()
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        out[todo] = parsed.astype("datetime64[ns]")
-    return out
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def parse_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series, str]:
-    """Parse one column of raw text. Returns (values, failed mask, reason for failures).
+SQL_TYPES = {
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "month": "DATE",
+}
 
-    `failed` covers parse errors, range, pattern and allowed values; blank-but-required is handled
-    by the caller so the reason can say so.
+
+def ho_code_sql(expr: str) -> str:
+    """SQL that spells a Home Office offence code one way (see HO_CODE_ZEROS)."""
+    return f"regexp_replace(upper(regexp_replace({expr}, '\\s+', '', 'g')), {_lit(HO_CODE_ZEROS)}, '\\1\\2', 'g')"
+
+
+def normalise_ho_code_text(code: object) -> str:
+    """The same rule as `ho_code_sql`, for codes written in config (definitions, references)."""
+    s = re.sub(r"\s+", "", str(code)).upper()
+    return re.sub(HO_CODE_ZEROS, r"\1\2", s)
+
+
+@dataclass(frozen=True)
+class ColumnSql:
+    """How one column is typed, in stages over the text relation (each stage only refers to the
+    one before, which keeps DuckDB's expressions small even for files with 200 columns):
+    `parse` reads `§T` (the trimmed text, NULL when blank); `bad` and `reason` read `§T` and
+    `§P` (the parsed value); `value` reads `§P` and `§BAD`."""
+
+    parse: str
+    bad: str
+    reason: str
+    value: str
+    sql_type: str
+
+
+def column_sql(col: ColumnSpec) -> ColumnSql:
+    """The staged SQL that types one column (see ColumnSql).
+
+    `bad` is true for a present value that does not parse, is out of range, does not match the
+    pattern or is not an accepted spelling; blank values are never bad here (required blanks are
+    the caller's concern).
     """
-    text = raw.str.strip()
-    text = text.mask(text == "")
-    present = text.notna()
-    failed = pd.Series(False, index=raw.index)
-    reason = _default_reason(col)
-    t = col.type
-    if t in ("str", "flag"):
-        values = text.astype("str")
-    elif t == "code":
-        values = text.str.upper()
-        if values.str.contains(" ", regex=False).any():
-            values = values.str.replace(r"\s+", "", regex=True)
-        values = values.astype("str")
+    sql_type = SQL_TYPES.get(col.type, "VARCHAR")
+    reason = _lit(_default_reason(col))
+    bad = "false"
+    value = "§P"
+    if col.type in ("str", "flag"):
+        parse = "§T"
+    elif col.type in ("code", "ho_code"):
+        parse = (
+            ho_code_sql("§T")
+            if col.type == "ho_code"
+            else "upper(regexp_replace(§T, '\\s+', '', 'g'))"
+        )
         if col.pattern:
-            failed = present & ~values.str.fullmatch(col.pattern).fillna(False).astype(bool)
-            reason = col.pattern_describe or f"does not match the pattern {col.pattern}"
-    elif t in ("int", "float"):
-        num = _numbers(text)
-        bad = present & ~np.isfinite(num.fillna(0.0))
-        num = num.where(~bad)
-        bad |= present & num.isna()
-        if t == "int":
-            bad |= present & num.notna() & (num != np.floor(num))
-        failed = bad
-        in_range = pd.Series(True, index=raw.index)
+            bad = f"(§T IS NOT NULL AND NOT regexp_full_match(§P, {_lit(col.pattern)}))"
+            reason = _lit(col.pattern_describe or f"does not match the pattern {col.pattern}")
+    elif col.type in ("int", "float"):
+        parse = "TRY_CAST(replace(§T, ',', '') AS DOUBLE)"
+        parse_bad = "(§P IS NULL OR NOT isfinite(§P)" + (
+            " OR §P <> floor(§P))" if col.type == "int" else ")"
+        )
+        conds = []
         if col.min is not None:
-            in_range &= ~(num < col.min)
+            conds.append(f"§P < {_lit(float(col.min))}")
         if col.max is not None:
-            in_range &= ~(num > col.max)
-        out_of_range = present & ~bad & ~in_range
-        if out_of_range.any() and not bad.any():
-            reason = _range_reason(col)
-        elif out_of_range.any():
-            reason = pd.Series(reason, index=raw.index).where(bad, _range_reason(col))
-        failed = bad | out_of_range
-        num = num.where(~failed)
-        if col.scale is not None:
-            num = (num * col.scale).round(12)
-        values = num.round().astype("Int64") if t == "int" else num.astype("Float64")
-    elif t in ("date", "month"):
-        fmts = col.formats or (("%Y-%m",) if t == "month" else ("%Y-%m-%d",))
-        dt = _dates(text, fmts)
-        if t == "month":
-            dt = dt.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
-        else:
-            dt = dt.dt.normalize()
-        failed = present & dt.isna()
-        values = dt
-    else:  # time
-        parts = text.str.extract(_TIME_RE)
-        hh = pd.to_numeric(parts[0], errors="coerce")
-        mm = pd.to_numeric(parts[1], errors="coerce")
-        ok = (hh >= 0) & (hh <= 23) & (mm >= 0) & (mm <= 59)
-        failed = present & ~ok.fillna(False).astype(bool)
-        values = (parts[0].str.zfill(2) + ":" + parts[1]).where(~failed).astype("str")
+            conds.append(f"§P > {_lit(float(col.max))}")
+        range_bad = " OR ".join(conds) or "false"
+        bad = f"(§T IS NOT NULL AND ({parse_bad} OR {range_bad}))"
+        if conds:
+            reason = f"CASE WHEN {parse_bad} THEN {reason} ELSE {_lit(_range_reason(col))} END"
+        value = f"§P * {_lit(float(col.scale))}" if col.scale is not None else "§P"
+        if col.type == "int":
+            value = f"CAST(round({value}) AS BIGINT)"
+    elif col.type in ("date", "month"):
+        fmts = col.formats or (("%Y-%m",) if col.type == "month" else ("%Y-%m-%d",))
+        parse = f"try_strptime(§T, [{', '.join(_lit(f) for f in fmts)}])"
+        value = (
+            "CAST(date_trunc('month', §P) AS DATE)" if col.type == "month" else "CAST(§P AS DATE)"
+        )
+        bad = "(§T IS NOT NULL AND §P IS NULL)"
+    else:  # time: §P is a struct of the hour and minute text
+        parse = "regexp_extract(§T, '^(\\d{1,2}):(\\d{2})(?::\\d{2}(?:\\.\\d+)?)?$', ['h', 'm'])"
+        ok = "(TRY_CAST(§P.h AS INT) BETWEEN 0 AND 23 AND TRY_CAST(§P.m AS INT) BETWEEN 0 AND 59)"
+        bad = f"(§T IS NOT NULL AND NOT coalesce({ok}, false))"
+        value = "lpad(§P.h, 2, '0') || ':' || §P.m"
     if col.values:
-        lookup = {a.strip().lower(): k for k, aliases in col.values for a in (k, *aliases)}
-        mapped = values.str.lower().map(lookup)
-        bad = present & mapped.isna()
-        values = mapped.astype("str")
-        failed = failed | bad
-        reason = f"not one of {', '.join(k for k, _ in col.values)}"
-    return values, failed, reason
-
-
-def parse_frame(
-    raw: pd.DataFrame, columns: Sequence[ColumnSpec]
-) -> tuple[pd.DataFrame, list[tuple]]:
-    """Parse every column. Returns the typed frame and failures as (column, mask, reason) tuples."""
-    out = {}
-    failures = []
-    for col in columns:
-        if col.name not in raw:
-            out[col.name] = _empty(col, len(raw), raw.index)
-            continue
-        values, failed, reason = parse_column(raw[col.name], col)
-        out[col.name] = values
-        if col.required:
-            blank = raw[col.name].str.strip() == ""
-            if blank.any():
-                failures.append((col.name, blank, "required value is blank"))
-                failed = failed & ~blank
-        if failed.any():
-            failures.append((col.name, failed, reason))
-    return pd.DataFrame(out, index=raw.index), failures
-
-
-def _empty(col: ColumnSpec, n: int, index) -> pd.Series:
-    dtype = {
-        "int": "Int64",
-        "float": "Float64",
-        "date": "datetime64[ns]",
-        "month": "datetime64[ns]",
-    }.get(col.type, "str")
-    return pd.Series(pd.NA if dtype != "datetime64[ns]" else pd.NaT, index=index, dtype=dtype)
-
-
-# ---------------------------------------------------------------- files
-
-
-def read_csv(path: str | Path, spec: Spec) -> CsvFile:
-    """Read one CSV / CSV.gz file with a column map."""
-    path = Path(path).resolve()
-    file = str(path)
-    header, records, lines, bad = read_records(path)
-    found, groups = match_headers(header, spec, path)
-    data_lines = len(records) + len(bad)
-
-    raw = pd.DataFrame(
-        {name: _text_column(records, i) for name, i in found.items()},
-        index=pd.RangeIndex(len(records)),
-    )
-    line_arr = np.asarray(lines, dtype="int64")
-    pattern_cols = [ColumnSpec(name=name, **_pattern_kwargs(spec, groups, name)) for name in groups]
-    typed, failures = parse_frame(raw, [*spec.columns, *pattern_cols])
-
-    rej_parts = []
-    if bad:
-        n = len(header)
-        rej_parts.append(
-            make_rejects(
-                spec.source,
-                file,
-                [ln for ln, _ in bad],
-                ROW_COLUMN,
-                [",".join(rec)[:500] for _, rec in bad],
-                [f"expected {n} fields, found {len(rec)}" for _, rec in bad],
-            )
+        cases = " ".join(
+            f"WHEN {_lit(a.strip().lower())} THEN {_lit(k)}"
+            for k, aliases in col.values
+            for a in dict.fromkeys((k, *aliases))
         )
-    bad_rows = np.zeros(len(records), dtype=bool)
-    for name, mask, reason in failures:
-        m = mask.to_numpy(dtype=bool)
-        bad_rows |= m
-        reasons = reason[m].to_numpy() if isinstance(reason, pd.Series) else reason
-        rej_parts.append(
-            make_rejects(spec.source, file, line_arr[m], name, raw[name][m].to_numpy(), reasons)
-        )
-    rejects = (
-        pd.concat(rej_parts, ignore_index=True)
-        if rej_parts
-        else make_rejects([], [], [], [], [], [])
-    )
-    rejects = rejects.sort_values("line", kind="stable", ignore_index=True)
-
-    rows = typed[~bad_rows].reset_index(drop=True)
-    rows["_file"] = pd.array([file] * len(rows), dtype="str")
-    rows["_line"] = line_arr[~bad_rows]
-    load = {
-        "source": spec.source,
-        "file": file,
-        "sha256": sha256_file(path),
-        "data_lines": data_lines,
-        "rows_loaded": len(rows),
-        "rows_rejected": int(bad_rows.sum()) + len(bad),
-    }
-    headers = {name: header[i].replace("\ufeff", "").strip() for name, i in found.items()}
-    return CsvFile(ReadResult(rows, rejects, make_loads([load])), headers, groups)
+        parse = f"CASE lower({parse}) {cases} END"
+        bad = "(§T IS NOT NULL AND §P IS NULL)"
+        reason = _lit(f"not one of {', '.join(k for k, _ in col.values)}")
+        value = "§P"
+    if bad != "false":
+        value = f"CASE WHEN §BAD THEN NULL ELSE {value} END"
+    return ColumnSql(parse, bad, reason, value, sql_type)
 
 
-def _text_column(records: list[list[str]], i: int) -> pd.Series:
-    """Column i of the records as a pandas `str` Series (built through Arrow: fast for 1M rows)."""
-    arr = pa.array(list(map(itemgetter(i), records)), type=pa.large_string())
-    return pd.Series(arr, dtype="str")
+def typed_columns(spec: Spec, groups: dict) -> list[ColumnSpec]:
+    """The spec's columns plus one ColumnSpec per dynamic (pattern-matched) header."""
+    return [*spec.columns, *(ColumnSpec(name=n, **_pattern_kwargs(spec, n)) for n in groups)]
 
 
-def _pattern_kwargs(spec: Spec, groups: dict, name: str) -> dict:
+def _pattern_kwargs(spec: Spec, name: str) -> dict:
     """Type/range settings for a dynamic (pattern-matched) column, from the pattern that matched it."""
     for pat in spec.patterns:
         if re.fullmatch(pat.header_regex[0], normalise_header(name)):
@@ -492,8 +643,223 @@ def _pattern_kwargs(spec: Spec, groups: dict, name: str) -> dict:
     return {}
 
 
+@dataclass(frozen=True)
+class Typing:
+    """SQL over a relation `_text` (text columns by canonical name, `_file`, `_line`) that types it
+    under a column map: the kept rows, one reject per bad required cell, one issue per bad cell
+    of a kept row."""
+
+    rows: str
+    rejects: str
+    cells: str
+
+
+def _stage(expr: str, name: str) -> str:
+    """Point a staged expression's §T, §P and §BAD at column `name`'s stage columns."""
+    for token, suffix in (("§BAD", "bad"), ("§T", "t"), ("§P", "p")):
+        expr = expr.replace(token, _q(f"{name}__{suffix}"))
+    return expr
+
+
+def typing_sql(spec: Spec, columns: Sequence[ColumnSpec], present: set[str]) -> Typing:
+    """Build the three statements for the columns of one batch (`present`: columns in the text)."""
+    trims, parses, bads, values, oks, rejects, cells = [], [], [], [], [], [], []
+    src = _lit(spec.source)
+    for col in columns:
+        name = col.name
+        sql = column_sql(col)
+        if name not in present:
+            values.append(f"NULL::{sql.sql_type} AS {_q(name)}")
+            continue
+        raw, t = _q(name), _q(f"{name}__t")
+        trims.append(f"{raw}, nullif(trim({raw}), '') AS {t}")
+        parses.append(f"{_stage(sql.parse, name)} AS {_q(f'{name}__p')}")
+        bad = _q(f"{name}__bad")
+        bads.append(f"{_stage(sql.bad, name)} AS {bad}")
+        values.append(f"{_stage(sql.value, name)} AS {_q(name)}")
+        reason = _stage(sql.reason, name)
+        if col.required:
+            oks.append(f"NOT ({t} IS NULL OR {bad})")
+            why = f"CASE WHEN {t} IS NULL THEN 'required value is blank' ELSE {reason} END"
+            rejects.append(
+                f"SELECT {src} AS source, _file AS file, _line AS line, {_lit(name)} AS"
+                f" \"column\", coalesce({raw}, '') AS value, {why} AS reason FROM _staged"
+                f" WHERE {t} IS NULL OR {bad}"
+            )
+        elif sql.bad != "false":
+            cells.append(
+                f"CASE WHEN {bad} THEN {{'column': {_lit(name)}, 'value': coalesce({raw}, ''),"
+                f" 'reason': {reason}}} END"
+            )
+    ok = " AND ".join(oks) or "true"
+    staged = (
+        f"(SELECT *, {', '.join(bads) or 'NULL AS _nothing'} FROM (SELECT *,"
+        f" {', '.join(parses) or 'NULL AS _nothing2'} FROM (SELECT _file, _line"
+        f"{''.join(', ' + t for t in trims)} FROM _text)))"
+    )
+    with_staged = f"WITH _staged AS {staged} "
+    rows = f"{with_staged}SELECT {', '.join(values)}, _file, _line FROM _staged WHERE {ok}"
+    cell_sql = ""
+    if cells:
+        cell_sql = (
+            f"{with_staged}SELECT {src} AS source, _file AS file, _line AS line,"
+            ' i.column AS "column", i.value AS value, i.reason AS reason FROM (SELECT _file, _line,'
+            f" unnest(list_filter([{', '.join(cells)}], x -> x IS NOT NULL)) AS i"
+            f" FROM _staged WHERE {ok})"
+        )
+    reject_sql = f"{with_staged}{' UNION ALL '.join(rejects)}" if rejects else ""
+    return Typing(rows, reject_sql, cell_sql)
+
+
+def batch_text(parsed: Sequence[ParsedFile], names: Sequence[str]) -> pa.Table:
+    """Stack parsed files into one text table with `_file`; columns a file lacks are NULL."""
+    tables = []
+    for p in parsed:
+        n = p.text.num_rows
+        cols = {
+            name: p.text.column(name) if name in p.text.column_names else pa.nulls(n, pa.string())
+            for name in names
+        }
+        cols["_line"] = p.text.column("_line")
+        cols["_file"] = pa.array([p.file] * n, pa.string())
+        tables.append(pa.table(cols))
+    return pa.concat_tables(tables)
+
+
+def refuse_us_dates(
+    con: duckdb.DuckDBPyConnection, spec: Spec, parsed: Sequence[ParsedFile]
+) -> None:
+    """Refuse a file whose day-first date column only reads month-first: some second parts above
+    12 and no first part above 12 (a whole file exported in US format)."""
+    for c in spec.dmy_date:
+        parts = f"regexp_extract(trim({_q(c)}), '^(\\d{{1,2}})[/.-](\\d{{1,2}})[/.-]\\d{{2,4}}', ['a', 'b'])"
+        rows = con.execute(
+            f"SELECT _file, count(*) FILTER (TRY_CAST({parts}.a AS INT) > 12),"
+            f" count(*) FILTER (TRY_CAST({parts}.b AS INT) > 12),"
+            f" arg_min({_q(c)} || ' on line ' || _line, _line) FILTER (TRY_CAST({parts}.b AS INT) > 12)"
+            f" FROM _text WHERE {_q(c)} IS NOT NULL GROUP BY _file"
+        ).fetchall()
+        for file, day_first, month_first, example in rows:
+            if day_first == 0 and month_first > 0:
+                header = next(p.header for p in parsed if p.file == file)
+                raise InputFormatError(
+                    file,
+                    found=header,
+                    problem=f"dates in column {c!r} only read as month/day/year (US format), e.g."
+                    f" {example}: {month_first:,} dates have a second part above 12 and none a first"
+                    " part above 12. Export the dates as dd/mm/yyyy or yyyy-mm-dd",
+                )
+
+
+# ---------------------------------------------------------------- small files, as data frames
+
+_PANDAS_TYPES = {
+    pa.int64(): pd.Int64Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
+    pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """One file read: the result plus which original header fed each canonical column."""
+
+    result: ReadResult
+    headers: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+
+def _frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    table = relation.arrow()
+    if isinstance(table, pa.RecordBatchReader):
+        table = table.read_all()
+    df = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    for c in df.columns:
+        if pa.types.is_date32(table.schema.field(c).type):
+            df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
+    return df
+
+
+def read_csv(path: str | Path, spec: Spec) -> CsvFile:
+    """Read one small CSV / CSV.gz file (reference data) into data frames with a column map.
+
+    Big inputs (police, NHS, ASB) go straight into DuckDB through `sources.ingest`; this is the
+    same parse and the same SQL typing, for tables small enough to post-process in pandas.
+    """
+    parsed = parse_file(path, spec)
+    columns = typed_columns(spec, parsed.groups)
+    typed, rejected, cells = _type_in_memory(spec, columns, [parsed])
+    rejects = _issues(spec.source, parsed.rejects, rejected)
+    load = {
+        "source": spec.source,
+        "file": parsed.file,
+        "sha256": parsed.sha256,
+        "encoding": parsed.encoding,
+        "reader": parsed.reader,
+        "physical_lines": parsed.physical_lines,
+        "header_lines": parsed.header_lines,
+        "blank_lines": parsed.blank_lines,
+        "data_lines": parsed.data_lines,
+        "rows_loaded": len(typed),
+        "rows_rejected": int(rejects["line"].nunique()),
+        "duplicate_of": None,
+    }
+    headers = {name: parsed.header[i].strip() for name, i in parsed.found.items()}
+    result = ReadResult(typed, rejects, make_loads([load]), _issues(spec.source, None, cells))
+    return CsvFile(result, headers, parsed.groups)
+
+
+def _type_in_memory(
+    spec: Spec, columns: Sequence[ColumnSpec], parsed: Sequence[ParsedFile]
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Type parsed files in a throwaway DuckDB: (rows kept, rejects, cell issues) as frames."""
+    names = [c.name for c in columns]
+    present = {n for p in parsed for n in p.text.column_names}
+    sql = typing_sql(spec, columns, present)
+    con = duckdb.connect()
+    try:
+        con.register("_text", batch_text(parsed, [n for n in names if n in present]))
+        refuse_us_dates(con, spec, parsed)
+        typed = _frame(con.sql(sql.rows + " ORDER BY _file, _line"))
+        rejected = con.sql(sql.rejects).df() if sql.rejects else None
+        cells = con.sql(sql.cells).df() if sql.cells else None
+    finally:
+        con.close()
+    typed["_line"] = typed["_line"].astype("int64")
+    typed["_file"] = typed["_file"].astype("str")
+    return typed, rejected, cells
+
+
+def _issues(source: str, rows: pd.DataFrame | None, cells: pd.DataFrame | None) -> pd.DataFrame:
+    parts = [p for p in (rows, cells) if p is not None and len(p)]
+    if not parts:
+        return make_rejects([], [], [], [], [], [])
+    frame = pd.concat(
+        [p.drop(columns="load_id", errors="ignore") for p in parts], ignore_index=True
+    )
+    out = make_rejects(
+        source, frame["file"], frame["line"], frame["column"], frame["value"], frame["reason"]
+    )
+    return out.sort_values(["line", "column"], kind="stable", ignore_index=True)
+
+
+def type_frame(
+    raw: pd.DataFrame, spec: Spec, file: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Type a frame of text columns (canonical names, plus `_line`) from a non-CSV source, e.g.
+    GeoPackage attributes. Returns (typed rows kept, row rejects, cell issues)."""
+    text = pa.Table.from_pandas(
+        raw.astype({c: "str" for c in raw.columns if c != "_line"}), preserve_index=False
+    )
+    parsed = ParsedFile(file, "", "", "", list(raw.columns), {}, {}, text, pd.DataFrame(), 0, 0, 0)
+    typed, rejected, cells = _type_in_memory(spec, spec.columns, [parsed])
+    return typed, _issues(spec.source, None, rejected), _issues(spec.source, None, cells)
+
+
 def read_csv_files(paths: Iterable[str | Path], spec: Spec | str) -> ReadResult:
-    """Read several files with one column map and stack them."""
+    """Read several small files with one column map and stack them."""
     if isinstance(spec, str):
         spec = load_spec(spec)
     return concat_results([read_csv(p, spec).result for p in _as_list(paths)])

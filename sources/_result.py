@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 REJECT_COLUMNS = ["source", "file", "line", "column", "value", "reason"]
-LOAD_COLUMNS = ["source", "file", "sha256", "data_lines", "rows_loaded", "rows_rejected"]
+CELL_ISSUE_COLUMNS = REJECT_COLUMNS  # same shape: the row is kept, the cell became NULL
+LOAD_COLUMNS = [
+    "source",
+    "file",
+    "sha256",
+    "encoding",
+    "reader",
+    "physical_lines",  # counted from the bytes, independently of any parser (NULL: not text)
+    "header_lines",
+    "blank_lines",
+    "data_lines",
+    "rows_loaded",
+    "rows_rejected",
+    "duplicate_of",  # a file with the same bytes read earlier in this load, not loaded again
+]
+_LOAD_INTS = ("header_lines", "blank_lines", "data_lines", "rows_loaded", "rows_rejected")
 ROW_COLUMN = (
     "_row"  # `column` value for a reject that concerns the whole record (wrong field count)
 )
@@ -38,11 +53,13 @@ class InputFormatError(ValueError):
 
 @dataclass(frozen=True)
 class ReadResult:
-    """rows: canonical columns + _file + _line; rejects: one row per bad cell; loads: one row per file."""
+    """rows: canonical columns + _file + _line; rejects: one row per bad cell of a rejected row;
+    loads: one row per file; cell_issues: bad optional cells that became NULL in a kept row."""
 
     rows: pd.DataFrame
     rejects: pd.DataFrame
     loads: pd.DataFrame
+    cell_issues: pd.DataFrame = field(default_factory=lambda: empty_rejects())
 
 
 def empty_rejects() -> pd.DataFrame:
@@ -71,10 +88,14 @@ def make_rejects(source, file, line, column, value, reason) -> pd.DataFrame:
 
 
 def make_loads(records: Iterable[dict]) -> pd.DataFrame:
-    """Build a loads frame from dicts keyed by LOAD_COLUMNS."""
-    df = pd.DataFrame(list(records), columns=LOAD_COLUMNS)
-    for c in ("data_lines", "rows_loaded", "rows_rejected"):
+    """Build a loads frame from dicts keyed by LOAD_COLUMNS (missing keys: header 0, else NA)."""
+    records = [{"header_lines": 0, "blank_lines": 0, **r} for r in records]
+    df = pd.DataFrame(records, columns=LOAD_COLUMNS)
+    for c in _LOAD_INTS:
         df[c] = df[c].astype("int64")
+    df["physical_lines"] = df["physical_lines"].astype("Int64")
+    for c in ("source", "file", "sha256", "encoding", "reader", "duplicate_of"):
+        df[c] = df[c].astype("str")
     return df
 
 
@@ -86,7 +107,8 @@ def concat_results(results: Sequence[ReadResult]) -> ReadResult:
     rows = pd.concat([r.rows for r in results], ignore_index=True)
     rejects = pd.concat([r.rejects for r in results], ignore_index=True)
     loads = pd.concat([r.loads for r in results], ignore_index=True)
-    return ReadResult(rows, rejects, loads)
+    cells = pd.concat([r.cell_issues for r in results], ignore_index=True)
+    return ReadResult(rows, rejects, loads, cells)
 
 
 def reject_rows(
@@ -121,4 +143,5 @@ def reject_rows(
     loads["rows_loaded"] = loads["rows_loaded"] - moved
     loads["rows_rejected"] = loads["rows_rejected"] + moved
     rows = result.rows[~mask].reset_index(drop=True)
-    return ReadResult(rows, pd.concat([result.rejects, new], ignore_index=True), loads)
+    rejects = pd.concat([result.rejects, new], ignore_index=True)
+    return ReadResult(rows, rejects, loads, result.cell_issues)

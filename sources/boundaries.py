@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from sources._csv import load_spec, match_headers, parse_frame, sha256_file
+from sources._csv import load_spec, match_headers, sha256_file, type_frame
 from sources._result import (
     InputFormatError,
     ReadResult,
@@ -34,7 +34,7 @@ def read_lsoa_boundaries(paths: Iterable[str | Path] | str | Path) -> ReadResult
     rows = result.rows
     if not isinstance(rows, gpd.GeoDataFrame):
         rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
-        result = ReadResult(rows, result.rejects, result.loads)
+        result = ReadResult(rows, result.rejects, result.loads, result.cell_issues)
     first = rows.groupby("lsoa_code")["_line"].transform("first").astype("str")
     first_file = rows.groupby("lsoa_code")["_file"].transform("first").map(lambda f: Path(f).name)
     reason = "lsoa_code already read (feature " + first + " of " + first_file + ")"
@@ -91,25 +91,24 @@ def _read_one(path: Path) -> ReadResult:
             for name, i in found.items()
         }
     )
-    typed, failures = parse_frame(raw, spec.columns)
-    lines = np.arange(1, len(gdf) + 1, dtype="int64")
-
-    geoms = gdf.geometry.to_crs(CRS).to_numpy()
+    raw["_line"] = np.arange(1, len(gdf) + 1, dtype="int64")  # feature number in the layer
+    typed, rejects, cells = type_frame(raw, spec, file)
+    position = typed["_line"].to_numpy() - 1
+    geoms = gdf.geometry.to_crs(CRS).to_numpy()[position]
     fixed = np.array([_polygonal(g) for g in geoms], dtype=object)
-    no_geom = pd.Series([g is None for g in fixed])
+    no_geom = np.array([g is None for g in fixed], dtype=bool)
     if no_geom.any():
-        kinds = pd.Series(["" if g is None else g.geom_type for g in geoms])
-        failures.append(("geometry", no_geom, "missing, empty or not a polygon"))
-        raw["geometry"] = kinds
-
-    bad = np.zeros(len(gdf), dtype=bool)
-    rejects = []
-    for name, mask, reason in failures:
-        m = mask.to_numpy(dtype=bool)
-        bad |= m
-        reasons = reason[m].to_numpy() if isinstance(reason, pd.Series) else reason
-        rejects.append(make_rejects(SOURCE, file, lines[m], name, raw[name][m].to_numpy(), reasons))
-    keep = ~bad
+        kinds = ["" if g is None else g.geom_type for g in geoms[no_geom]]
+        bad_geom = make_rejects(
+            SOURCE,
+            file,
+            typed["_line"][no_geom],
+            "geometry",
+            kinds,
+            "missing, empty or not a polygon",
+        )
+        rejects = pd.concat([rejects, bad_geom], ignore_index=True)
+    keep = ~no_geom
     geometry = gpd.GeoSeries(fixed[keep], crs=CRS)
     rows = gpd.GeoDataFrame(
         {
@@ -123,17 +122,18 @@ def _read_one(path: Path) -> ReadResult:
     )
     rows = rows.astype({"lsoa_code": "str", "lsoa_name": "str", "lsoa_vintage": "str"})
     rows["_file"] = pd.array([file] * len(rows), dtype="str")
-    rows["_line"] = lines[keep]
+    rows["_line"] = typed["_line"][keep].to_numpy(dtype="int64")
     rows = rows[COLUMNS]
-    rejects = (
-        pd.concat(rejects, ignore_index=True) if rejects else make_rejects([], [], [], [], [], [])
-    )
     load = {
         "source": SOURCE,
         "file": file,
         "sha256": sha256_file(path),
+        "encoding": "",
+        "reader": "pyogrio",
+        "physical_lines": None,  # not a text file: features are counted by GDAL instead
         "data_lines": n,
         "rows_loaded": len(rows),
-        "rows_rejected": int(bad.sum()),
+        "rows_rejected": int(rejects["line"].nunique()) if len(rejects) else 0,
+        "duplicate_of": None,
     }
-    return ReadResult(rows, rejects, make_loads([load]))
+    return ReadResult(rows, rejects, make_loads([load]), cells)

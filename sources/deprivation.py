@@ -46,4 +46,4 @@ def read_deprivation(path: str | Path) -> ReadResult:
         out[c] = rows[c].astype(dtype) if c in rows else pd.array([pd.NA] * len(rows), dtype=dtype)
     out["_file"] = rows["_file"]
     out["_line"] = rows["_line"]
-    return ReadResult(out.reset_index(drop=True), result.rejects, result.loads)
+    return ReadResult(out.reset_index(drop=True), result.rejects, result.loads, result.cell_issues)

@@ -102,7 +102,9 @@ def read_population(path: str | Path, year: int | None = None) -> ReadResult:
     long["sex"] = long["sex"].astype("str")
     long["age_from"] = long["age_from"].astype("int64")
     long["age_to"] = long["age_to"].astype("int64")
-    return ReadResult(long[LONG_COLUMNS].reset_index(drop=True), result.rejects, result.loads)
+    return ReadResult(
+        long[LONG_COLUMNS].reset_index(drop=True), result.rejects, result.loads, result.cell_issues
+    )
 
 
 def _melt(rows: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,20 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return con
 
 
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """LOAD the spatial extension shipped in the duckdb-extension-spatial wheel (never INSTALL:
+    nothing is downloaded at run time). It loads only into the matching DuckDB version."""
+    import duckdb_extension_spatial
+
+    path = (
+        Path(duckdb_extension_spatial.__path__[0])
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "spatial.duckdb_extension"
+    )
+    con.execute(f"LOAD '{path}'")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the stage schemas and the fixed quarantine and audit tables if absent."""
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
@@ -84,30 +98,53 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) ->
 def write_load(
     con: duckdb.DuckDBPyConnection, table: str, result: ReadResult, source: str, load_id: str
 ) -> None:
-    """Store a reader's rows, its rejects and its per-file load counts together, or none of them.
+    """Store a small reader's rows, rejects, cell issues and per-file loads together, or none.
 
-    The source's previous rejects and load records are replaced, so a rerun never duplicates them.
+    The source's previous quarantine and load records are replaced, so a rerun never duplicates
+    them. Rows loaded per file are counted from the stored table, not taken from the reader.
     """
     rows = result.rows.assign(_load_id=load_id)
-    rejects = result.rejects.reindex(columns=REJECT_COLUMNS).assign(load_id=load_id)
-    loads = result.loads.reindex(columns=LOAD_COLUMNS).assign(
-        load_id=load_id, loaded_at=datetime.now(UTC).replace(tzinfo=None)
-    )
-    with transaction(con), registered(con, _rejects=rejects, _loads=loads):
+    issues = {
+        "quarantine.rejects": result.rejects.reindex(columns=REJECT_COLUMNS),
+        "quarantine.cell_issues": result.cell_issues.reindex(columns=REJECT_COLUMNS),
+    }
+    loads = result.loads.reindex(columns=LOAD_COLUMNS).drop(columns="rows_loaded")
+    loads = loads.assign(load_id=load_id, loaded_at=datetime.now(UTC).replace(tzinfo=None))
+    with transaction(con), registered(con, _loads=loads):
         _replace(con, table, rows)
-        con.execute("DELETE FROM quarantine.rejects WHERE source = ?", [source])
+        for target, frame in issues.items():
+            con.execute(f"DELETE FROM {target} WHERE source = ?", [source])
+            if len(frame):
+                with registered(con, _issues=frame.assign(load_id=load_id)):
+                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _issues")
+        con.execute("DELETE FROM quarantine.duplicates WHERE source = ?", [source])
         con.execute("DELETE FROM audit.loads WHERE source = ?", [source])
-        if len(rejects):
-            con.execute(
-                'INSERT INTO quarantine.rejects (source, file, line, "column", value, reason, load_id) '
-                'SELECT source, file, line, "column", value, reason, load_id FROM _rejects'
-            )
         if len(loads):
             con.execute(
-                "INSERT INTO audit.loads (load_id, source, file, sha256, data_lines, rows_loaded,"
-                " rows_rejected, loaded_at) SELECT load_id, source, file, sha256, data_lines,"
-                " rows_loaded, rows_rejected, loaded_at FROM _loads"
+                f"""
+                INSERT INTO audit.loads BY NAME
+                SELECT l.*, coalesce(t.n, 0) AS rows_loaded, 0 AS cell_issues, 0 AS rows_duplicate
+                FROM _loads l LEFT JOIN (SELECT _file, count(DISTINCT _line) n FROM {table}
+                                          GROUP BY 1) t ON t._file = l.file
+                """
             )
+            con.execute(
+                "UPDATE audit.loads SET cell_issues = c.n FROM (SELECT file, count(*) n FROM"
+                " quarantine.cell_issues WHERE source = ? GROUP BY 1) c"
+                " WHERE audit.loads.source = ? AND audit.loads.file = c.file",
+                [source, source],
+            )
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists in the open database."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema || '.' || table_name = ? AND table_catalog = current_database()",
+            [table],
+        ).fetchone()[0]
+    )
 
 
 def publish_build(con: duckdb.DuckDBPyConnection) -> list[str]:

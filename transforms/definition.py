@@ -8,6 +8,7 @@ mis-classifying incidents later.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -18,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 import yaml
+
+from sources._csv import load_spec, normalise_ho_code_text
 
 POLICE_UK_CRIME_TYPES: tuple[str, ...] = (
     "Anti-social behaviour",
@@ -66,7 +69,6 @@ _SPEC_KINDS = (
 _COLUMN_OPTIONS = ("true_values", "false_values", "blank", "other")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
-_LEADING_ZEROS = r"(?<![0-9])0+(?=[0-9])"
 _REQUIRED = (
     "id",
     "version",
@@ -77,6 +79,10 @@ _REQUIRED = (
     "police_uk_proxy",
     "public_place_location_types",
     "unknown_code_max_share",
+)
+_OPTIONAL = ("private_location_types", "measures")
+REFERENCE_CODES = (
+    Path(__file__).resolve().parents[1] / "config" / "reference" / "ho_offence_codes.csv"
 )
 
 
@@ -154,13 +160,15 @@ class Definition:
 
 
 def normalise_code(code: Any) -> str:
-    """A Home Office code as the extract reader writes it: trimmed, upper case, no leading zeros."""
-    return re.sub(_LEADING_ZEROS, "", str(code).strip().upper())
+    """A Home Office code as the extract reader writes it: no spaces, upper case, no leading zeros
+    (the one rule, `sources._csv.HO_CODE_ZEROS`, shared with the reader's SQL)."""
+    return normalise_ho_code_text(code)
 
 
-def normalise_codes(codes: pd.Series) -> pd.Series:
-    """`normalise_code` for a column (NA stays NA)."""
-    return codes.astype("str").str.strip().str.upper().str.replace(_LEADING_ZEROS, "", regex=True)
+def reference_codes(path: str | Path = REFERENCE_CODES) -> frozenset[str]:
+    """The normalised Home Office codes of the offence-code reference list."""
+    codes = pd.read_csv(path, dtype=str, keep_default_na=False)["ho_code"]
+    return frozenset(normalise_code(c) for c in codes if c.strip())
 
 
 def canonical_hash(raw: Mapping[str, Any]) -> str:
@@ -170,7 +178,11 @@ def canonical_hash(raw: Mapping[str, Any]) -> str:
 
 
 def load_definition(path: str | Path) -> Definition:
-    """Read and validate a definition YAML; raise DefinitionError naming the file and key."""
+    """Read and validate a definition YAML; raise DefinitionError naming the file and key.
+
+    Every offence code must be in the reference list (config/reference/ho_offence_codes.csv):
+    a typo such as robbery "43A" for "34A" would otherwise drop robberies without a word.
+    """
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -178,13 +190,24 @@ def load_definition(path: str | Path) -> Definition:
         raise
     except yaml.YAMLError as exc:
         raise DefinitionError(path, "<file>", f"not valid YAML: {exc}") from exc
-    return parse_definition(raw, path)
+    return parse_definition(raw, path, known_codes=reference_codes())
 
 
-def parse_definition(raw: Any, path: str | Path = "<definition>") -> Definition:
-    """Validate an already-parsed definition mapping (used by `load_definition` and tests)."""
+def parse_definition(
+    raw: Any, path: str | Path = "<definition>", known_codes: frozenset[str] | None = None
+) -> Definition:
+    """Validate an already-parsed definition mapping (used by `load_definition` and tests).
+
+    `known_codes`: the reference offence codes every category code must be one of (None: not
+    checked, for tests of other rules).
+    """
     if not isinstance(raw, dict):
         raise DefinitionError(path, "<file>", "must be a mapping of keys to values")
+    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], [*_REQUIRED, *_OPTIONAL], n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise DefinitionError(path, unknown[0], f"not a key of a definition{hint}")
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise DefinitionError(path, missing[0], f"required key missing (all missing: {missing})")
@@ -197,7 +220,7 @@ def parse_definition(raw: Any, path: str | Path = "<definition>") -> Definition:
             path, "source", "must be a mapping (organisation, document, ...) or text"
         )
 
-    categories = _categories(raw["categories"], path)
+    categories = _categories(raw["categories"], path, known_codes)
     public = _text_list(raw["public_place_location_types"], "public_place_location_types", path)
     private = _text_list(raw.get("private_location_types", []), "private_location_types", path)
     both = set(public) & set(private)
@@ -257,7 +280,9 @@ def _check_name(name: Any, key: str, path: str | Path) -> str:
     return name
 
 
-def _categories(value: Any, path: str | Path) -> dict[str, Category]:
+def _categories(
+    value: Any, path: str | Path, known_codes: frozenset[str] | None
+) -> dict[str, Category]:
     if not isinstance(value, dict) or not value:
         raise DefinitionError(
             path, "categories", "must be a non-empty mapping name -> {label, codes}"
@@ -284,6 +309,16 @@ def _categories(value: Any, path: str | Path) -> dict[str, Category]:
                     "twice in this category" if owner[norm] == name else f"also in {owner[norm]!r}"
                 )
                 raise DefinitionError(path, f"{key}.codes", f"code {norm!r} is {where}")
+            if known_codes is not None and norm not in known_codes:
+                near = difflib.get_close_matches(norm, sorted(known_codes), n=3)
+                hint = f" (close: {', '.join(near)})" if near else ""
+                raise DefinitionError(
+                    path,
+                    f"{key}.codes",
+                    f"code {norm!r} is not in the offence-code reference"
+                    f" config/reference/ho_offence_codes.csv{hint}: a typo here would drop those"
+                    " offences without a word",
+                )
             owner[norm] = name
             normalised.append(norm)
         label = spec.get("label") or name.replace("_", " ").capitalize()
@@ -292,20 +327,55 @@ def _categories(value: Any, path: str | Path) -> dict[str, Category]:
 
 
 def _flags(value: Any, path: str | Path) -> dict[str, dict[str, Any]]:
+    """Validate the flag specs. A flag may refer to any other flag, above or below it; a reference
+    to a flag that is not defined, or a circle of references, is an error naming the flag."""
     if not isinstance(value, dict):
         raise DefinitionError(path, "flags", "must be a mapping flag name -> spec")
-    out: dict[str, dict[str, Any]] = {}
+    columns = {c.name for c in load_spec("police_extract").columns}
+    known = set(value) | set(DERIVED_FLAGS)
     for name, spec in value.items():
         key = f"flags.{name}"
         if name not in FLAG_NAMES:
             raise DefinitionError(path, key, f"unknown flag; core.incidents has {list(FLAG_NAMES)}")
-        _check_spec(spec, key, set(out) | set(DERIVED_FLAGS), path)
-        out[name] = spec
-    return out
+        _check_spec(spec, key, known, path, columns)
+    flag_order(value, path)
+    return dict(value)
 
 
-def _check_spec(spec: Any, key: str, known: set[str], path: str | Path) -> None:
-    """Validate one flag spec recursively; `known` are the flags it may refer to."""
+def flag_references(spec: dict[str, Any]) -> set[str]:
+    """The flags a spec refers to, however deeply nested."""
+    if "flag" in spec:
+        return {spec["flag"]}
+    return {
+        ref for sub in spec.get("any_of", spec.get("all_of", [])) for ref in flag_references(sub)
+    }
+
+
+def flag_order(flags: Mapping[str, dict[str, Any]], path: str | Path = "<definition>") -> list[str]:
+    """The flags in an order where each comes after the flags it refers to (for evaluation)."""
+    done: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done or name not in flags:
+            return
+        if name in visiting:
+            circle = " -> ".join([*visiting[visiting.index(name) :], name])
+            raise DefinitionError(path, f"flags.{name}", f"refers to itself through {circle}")
+        visiting.append(name)
+        for ref in sorted(flag_references(flags[name])):
+            visit(ref)
+        visiting.pop()
+        done.append(name)
+
+    for name in flags:
+        visit(name)
+    return done
+
+
+def _check_spec(spec: Any, key: str, known: set[str], path: str | Path, columns: set[str]) -> None:
+    """Validate one flag spec recursively; `known` are the flags it may refer to, `columns` the
+    force extract's canonical columns (config/sources/police_extract.yaml)."""
     if not isinstance(spec, dict):
         raise DefinitionError(
             path, key, f"a flag spec is a mapping with one of {list(_SPEC_KINDS)}"
@@ -324,6 +394,14 @@ def _check_spec(spec: Any, key: str, known: set[str], path: str | Path) -> None:
     if kind == "column":
         if not isinstance(arg, str) or not arg.strip():
             raise DefinitionError(path, f"{key}.column", "must name a column of the extract")
+        if arg not in columns:
+            near = difflib.get_close_matches(arg, sorted(columns), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise DefinitionError(
+                path,
+                f"{key}.column",
+                f"{arg!r} is not a column of the force extract column map{hint}",
+            )
         if not spec.get("true_values"):
             raise DefinitionError(path, f"{key}.true_values", "a column flag needs true_values")
         for option in ("true_values", "false_values"):
@@ -339,7 +417,7 @@ def _check_spec(spec: Any, key: str, known: set[str], path: str | Path) -> None:
     elif kind == "flag":
         if arg not in known:
             raise DefinitionError(
-                path, f"{key}.flag", f"{arg!r} is not defined above (may use {sorted(known)})"
+                path, f"{key}.flag", f"{arg!r} is not a defined flag (may use {sorted(known)})"
             )
     elif kind == "hour_between":
         if not isinstance(arg, list) or len(arg) != 2 or not all(_HHMM.match(str(t)) for t in arg):
@@ -348,7 +426,7 @@ def _check_spec(spec: Any, key: str, known: set[str], path: str | Path) -> None:
         if not isinstance(arg, list) or not arg:
             raise DefinitionError(path, f"{key}.{kind}", "must be a non-empty list of flag specs")
         for i, sub in enumerate(arg):
-            _check_spec(sub, f"{key}.{kind}[{i}]", known, path)
+            _check_spec(sub, f"{key}.{kind}[{i}]", known, path, columns)
 
 
 def _measures(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
+import duckdb
 
 from transforms.definition import HEADLINE_MEASURE, Definition
 
@@ -62,40 +62,29 @@ def measure_specs(definition: Definition, source: str) -> list[MeasureSpec]:
 
 
 def available_measures(
-    incidents: pd.DataFrame,
-    definition: Definition,
-    source: str,
-    population: pd.DataFrame | None = None,
+    con: duckdb.DuckDBPyConnection, definition: Definition, source: str, denominators: str
 ) -> list[MeasureSpec]:
-    """The measures that can be computed: flag measures need the flag known for some incident of
-    the source, and every measure needs its denominator column with at least one value."""
-    out = []
-    for spec in measure_specs(definition, source):
-        if spec.kind == "flag":
-            column = incidents.get(spec.flag)
-            if column is None or not column.notna().any():
-                continue
-        if population is not None and (
-            spec.denominator not in population or not population[spec.denominator].notna().any()
-        ):
-            continue
-        out.append(spec)
-    return out
-
-
-def measure_membership(incidents: pd.DataFrame, specs: list[MeasureSpec]) -> pd.DataFrame:
-    """A boolean column per measure: does each incident count towards it (unknown flags do not)."""
-    serious = incidents["sv_category"].notna().to_numpy(dtype=bool)
-    columns = {}
-    for spec in specs:
-        if spec.kind == "headline":
-            member = serious
-        elif spec.kind == "category":
-            member = (incidents["sv_category"] == spec.category).fillna(False).to_numpy(dtype=bool)
-        elif spec.kind == "crime_types":
-            member = incidents["crime_type"].isin(spec.crime_types).to_numpy(dtype=bool)
-        else:
-            flag = incidents[spec.flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
-            member = serious & flag
-        columns[spec.name] = member
-    return pd.DataFrame(columns, index=incidents.index)
+    """The measures that can be computed from core.incidents: flag measures need the flag known
+    for some incident of the source, and every measure needs its denominator with at least one
+    value in `denominators` (SQL giving lsoa_code, persons, persons_under_25)."""
+    specs = measure_specs(definition, source)
+    flags = sorted({s.flag for s in specs if s.kind == "flag"})
+    known_flags = {}
+    if flags:
+        row = con.execute(
+            "SELECT "
+            + ", ".join(f"count({f}) > 0" for f in flags)
+            + " FROM core.incidents WHERE source = ?",
+            [source],
+        ).fetchone()
+        known_flags = dict(zip(flags, row, strict=True))
+    has = con.execute(
+        f"SELECT count(persons) > 0, count(persons_under_25) > 0 FROM ({denominators})"
+    ).fetchone()
+    denominator_known = dict(zip(("persons", "persons_under_25"), has, strict=True))
+    return [
+        spec
+        for spec in specs
+        if (spec.kind != "flag" or known_flags.get(spec.flag))
+        and denominator_known.get(spec.denominator)
+    ]

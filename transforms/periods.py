@@ -45,3 +45,14 @@ def period_start(label: str, period_type: str) -> pd.Timestamp:
     kind = period_type_of(period_type)
     year = int(str(label)[:4])
     return pd.Timestamp(year, 4 if kind == FINANCIAL else 1, 1)
+
+
+def period_sql(date_expr: str, period_type: str) -> str:
+    """SQL labelling a DATE/TIMESTAMP expression with its period, as `period_label` does."""
+    kind = period_type_of(period_type)
+    if kind == CALENDAR:
+        return f"CAST(year({date_expr}) AS VARCHAR)"
+    start = f"(year({date_expr}) - CASE WHEN month({date_expr}) < 4 THEN 1 ELSE 0 END)"
+    return (
+        f"(CAST({start} AS VARCHAR) || '/' || lpad(CAST(({start} + 1) % 100 AS VARCHAR), 2, '0'))"
+    )

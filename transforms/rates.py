@@ -1,22 +1,27 @@
-"""Crude rates per 1,000 residents with 95% confidence intervals, by area, period and measure.
+"""Crude rates per 1,000 residents with 95% confidence intervals, by area, period and measure, in SQL.
 
 Intervals follow the Fingertips / PHEindicatormethods convention (DESIGN §5): Byar's approximation
-for counts of 10 or more, the exact Poisson interval (chi-squared quantiles) below 10. Areas are
-compared with the county (and England, when a benchmark is given) by whether their interval lies
-above, below or across the comparator's rate.
+for counts of 10 or more, the exact Poisson interval (chi-squared quantiles) below 10 — a 10-row
+table, since only counts 0-9 need it. Areas are compared with the county (and England, where a
+comparator is given) by whether their interval lies above, below or across the comparator's rate.
+
+Counts per LSOA are one pass over core.incidents (`count(*) FILTER (...)` per measure); the LSOA,
+ward, district and county rows are one `GROUP BY GROUPING SETS`, so the county is the sum of its
+LSOAs by construction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import duckdb
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm
 
+from transforms.db import registered
 from transforms.definition import Definition
-from transforms.measures import available_measures, measure_membership
-from transforms.periods import period_label
+from transforms.measures import MeasureSpec, available_measures
 
 RATE_COLUMNS: list[str] = [
     "area_level",
@@ -47,8 +52,21 @@ def _confidence(confidence: float) -> float:
 
 
 def count_ci(count, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence limits for an observed Poisson count: Byar's method for counts >= 10, exact
-    (chi-squared) below; a count of 0 has lower limit 0."""
+    """Confidence limits for observed Poisson counts: Byar's method for counts >= 10, exact
+    (chi-squared) below; a count of 0 has lower limit 0.
+
+    The reference implementation: `ci_sql` must agree with it, and the exact limits of counts
+    0-9 that the SQL uses are taken from it.
+
+    Examples
+    --------
+    Published values (PHEindicatormethods, `phe_rate`, 95%): 9 -> 4.115, 17.084 (exact);
+    Byar for 10 -> 4.795, 18.390.
+
+    >>> lower, upper = count_ci([9, 10])
+    >>> [round(v, 3) for v in (*lower, *upper)]
+    [4.115, 4.795, 17.084, 18.39]
+    """
     level = _confidence(confidence)
     alpha = 1 - level
     o = np.asarray(pd.to_numeric(pd.Series(np.ravel(count)), errors="coerce"), dtype=float)
@@ -67,210 +85,200 @@ def count_ci(count, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
-def rate_ci(count, population, per: float = 1000, confidence: float = 0.95):
-    """Rate per `per` residents and its confidence limits, vectorised.
+def exact_table(confidence: float = 0.95) -> pd.DataFrame:
+    """Exact Poisson limits for counts 0-9: all the SQL needs besides Byar's formula."""
+    counts = np.arange(BYAR_MIN_COUNT)
+    lower, upper = count_ci(counts, confidence)
+    return pd.DataFrame({"o": counts, "lower": lower, "upper": upper})
 
-    Returns (rate, lower, upper): pandas Float64 Series (index of `count`) when `count` is a
-    Series, numpy arrays for other array-likes, floats for scalars. Missing or non-positive
-    populations give missing rates.
+
+def ci_sql(count: str, confidence: float = 0.95) -> tuple[str, str]:
+    """SQL for the lower and upper limits of a count column (needs the `_exact` table)."""
+    z = float(norm.ppf(1 - (1 - _confidence(confidence)) / 2))
+    o = f"CAST({count} AS DOUBLE)"
+    byar_lower = f"{o} * pow(1 - 1 / (9 * {o}) - {z!r} / (3 * sqrt({o})), 3)"
+    byar_upper = f"({o} + 1) * pow(1 - 1 / (9 * ({o} + 1)) + {z!r} / (3 * sqrt({o} + 1)), 3)"
+    exact = f"(SELECT {{}} FROM _exact WHERE _exact.o = {count})"
+    lower = (
+        f"CASE WHEN {count} >= {BYAR_MIN_COUNT} THEN {byar_lower} ELSE {exact.format('lower')} END"
+    )
+    upper = (
+        f"CASE WHEN {count} >= {BYAR_MIN_COUNT} THEN {byar_upper} ELSE {exact.format('upper')} END"
+    )
+    return lower, upper
+
+
+def compare_sql(lower: str, upper: str, reference: str) -> str:
+    """Fingertips comparison of an interval with a comparator's value: "higher" when the
+    interval lies above it, "lower" when below, "similar" when it contains it; NULL if unknown."""
+    return (
+        f"CASE WHEN {lower} IS NULL OR {upper} IS NULL OR {reference} IS NULL THEN NULL"
+        f" WHEN {lower} > {reference} THEN 'higher' WHEN {upper} < {reference} THEN 'lower'"
+        " ELSE 'similar' END"
+    )
+
+
+def population_year(con: duckdb.DuckDBPyConnection, wanted: int | None) -> int:
+    """The population year to use: the one asked for, else the latest in ref.population."""
+    years = [
+        int(y)
+        for (y,) in con.execute("SELECT DISTINCT year FROM ref.population ORDER BY 1").fetchall()
+    ]
+    if not years:
+        raise ValueError("the population table is empty")
+    if wanted is None:
+        return years[-1]
+    if wanted not in years:
+        raise ValueError(f"population_year {wanted} is not in the population file (has {years})")
+    return wanted
+
+
+def denominators_sql(year: int) -> str:
+    """Persons and persons aged under 25 per LSOA for one year. Under-25s need bands that split
+    at 25 (single years, five-year bands, or 0-24); a band such as 16-29 leaves them unknown."""
+    return f"""
+    SELECT lsoa_code, sum(persons)::BIGINT AS persons,
+           CASE WHEN bool_or(age_from <= 24 AND age_to > 24) THEN NULL
+                ELSE coalesce(sum(persons) FILTER (WHERE age_to <= 24), 0) END::BIGINT AS persons_under_25
+    FROM ref.population WHERE year = {int(year)} GROUP BY lsoa_code
     """
-    scalar = np.ndim(count) == 0 and np.ndim(population) == 0
-    o = np.asarray(pd.to_numeric(pd.Series(np.ravel(count)), errors="coerce"), dtype=float)
-    n = np.asarray(pd.to_numeric(pd.Series(np.ravel(population)), errors="coerce"), dtype=float)
-    o, n = np.broadcast_arrays(o, n)
-    lower_count, upper_count = count_ci(o, confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(n > 0, per / n, np.nan)
-    rate, lower, upper = o * scale, lower_count * scale, upper_count * scale
-    if scalar:
-        return float(rate[0]), float(lower[0]), float(upper[0])
-    if isinstance(count, pd.Series):
-        wrap = lambda v: pd.Series(v, index=count.index, dtype="Float64")  # noqa: E731
-        return wrap(rate), wrap(lower), wrap(upper)
-    return rate, lower, upper
 
 
-def compare_to(ci_lower, ci_upper, reference_rate) -> pd.Series:
-    """Fingertips comparison of an area's interval with a comparator's value: "higher" when the
-    interval lies above it, "lower" when below, "similar" when it contains it; NA if unknown."""
-    index = ci_lower.index if isinstance(ci_lower, pd.Series) else None
-    lo = pd.Series(
-        np.ravel(pd.to_numeric(pd.Series(np.ravel(ci_lower)), errors="coerce")), dtype="Float64"
-    )
-    hi = pd.Series(
-        np.ravel(pd.to_numeric(pd.Series(np.ravel(ci_upper)), errors="coerce")), dtype="Float64"
-    )
-    ref = pd.to_numeric(pd.Series(np.ravel(reference_rate)), errors="coerce").astype("Float64")
-    if len(ref) == 1 and len(lo) != 1:
-        ref = pd.Series(
-            np.repeat(ref.to_numpy(dtype=float, na_value=np.nan), len(lo)), dtype="Float64"
-        )
-    out = pd.Series("similar", index=lo.index, dtype="str")
-    out = out.mask((lo > ref).fillna(False).astype(bool), "higher")
-    out = out.mask((hi < ref).fillna(False).astype(bool), "lower")
-    out = out.mask((lo.isna() | hi.isna() | ref.isna()).to_numpy(dtype=bool))
-    if index is not None:
-        out.index = index
-    return out
+def measure_sql(spec: MeasureSpec) -> str:
+    """The SQL predicate: does an incident count towards the measure (unknown flags do not)."""
+    if spec.kind == "headline":
+        return "sv_category IS NOT NULL"
+    if spec.kind == "category":
+        return f"sv_category = '{spec.category}'"
+    if spec.kind == "crime_types":
+        types = ", ".join("'" + t.replace("'", "''") + "'" for t in spec.crime_types)
+        return f"crime_type IN ({types})"
+    return f"sv_category IS NOT NULL AND coalesce({spec.flag}, false)"
 
 
-def sv_rates(
-    incidents: pd.DataFrame,
-    areas: pd.DataFrame,
-    population: pd.DataFrame,
+def build_sv_rates(
+    con: duckdb.DuckDBPyConnection,
     definition: Definition,
-    period_type: str,
     source: str,
+    year: int,
+    *,
     england_rates: Mapping[tuple[str, str], float] | None = None,
+    table: str = "build.sv_rates",
     per: float = 1000,
     confidence: float = 0.95,
-) -> pd.DataFrame:
-    """Counts, rates per 1,000 and CIs for every LSOA, ward, district and county x period x measure.
+) -> None:
+    """Counts, rates per 1,000 and CIs for every LSOA, ward, district and county x period x
+    measure, written to `table`.
 
-    Only incidents of `source` whose LSOA is in `areas` are counted; every LSOA x period x measure
-    row exists, zero counts included. Wards, districts and the county sum their LSOAs' counts and
-    populations, so the county equals the sum of its LSOAs. `months` is how many distinct months
-    of the period have any incident of the source (a partial year shows). `england_rates` maps
-    (period, measure) to an England rate per 1,000 for `vs_england`.
+    Only incidents of `source` whose LSOA is in ref.lsoa are counted; every LSOA x period x
+    measure row exists, zero counts included. `months` is how many distinct months of the period
+    have any incident of the source (a part year shows). `england_rates` maps (period, measure)
+    to an England rate per 1,000 for `vs_england`.
     """
-    events = incidents[incidents["source"] == source].copy()
-    events["period"] = period_label(events["occurred_month"], period_type)
-    months = events.dropna(subset=["period"]).groupby("period")["occurred_month"].nunique()
-    periods = sorted(months.index)
-
-    areas = _areas(areas)
-    pop = _population(population, areas["lsoa_code"])
-    specs = available_measures(events, definition, source, pop)
-    if not periods or not specs or areas.empty:
-        return _empty()
-
-    inside = events[events["lsoa_code"].isin(set(areas["lsoa_code"])) & events["period"].notna()]
-    member = measure_membership(inside, specs)
-    long = (
-        member.assign(lsoa_code=inside["lsoa_code"].to_numpy(), period=inside["period"].to_numpy())
-        .melt(id_vars=["lsoa_code", "period"], var_name="measure", value_name="member")
-        .query("member")
-        .groupby(["lsoa_code", "period", "measure"])
-        .size()
+    specs = available_measures(con, definition, source, denominators_sql(year))
+    if not specs:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {_empty_sql()}")
+        return
+    measures = pd.DataFrame(
+        [(s.name, s.denominator, i) for i, s in enumerate(specs)],
+        columns=["measure", "denominator", "ord"],
     )
-    grid = pd.MultiIndex.from_product(
-        [areas["lsoa_code"], periods, [s.name for s in specs]],
-        names=["lsoa_code", "period", "measure"],
-    )
-    lsoa = long.reindex(grid, fill_value=0).rename("count").reset_index()
-    denominator = {s.name: s.denominator for s in specs}
-    lsoa["population"] = _lookup_population(lsoa, pop, denominator)
-    lsoa = lsoa.merge(areas, on="lsoa_code", how="left")
-
-    table = pd.concat([_rollup(lsoa, level) for level in AREA_LEVELS], ignore_index=True)
-    table["months"] = table["period"].map(months).astype("Int64")
-    rate, lower, upper = rate_ci(
-        table["count"], table["population"], per=per, confidence=confidence
-    )
-    table["rate_per_1000"], table["ci_lower"], table["ci_upper"] = rate, lower, upper
-
-    county = table[table["area_level"] == "county"].drop_duplicates(["period", "measure"])
-    county_rate = pd.MultiIndex.from_frame(table[["period", "measure"]]).map(
-        county.set_index(["period", "measure"])["rate_per_1000"].to_dict()
-    )
-    table["vs_county"] = compare_to(
-        table["ci_lower"], table["ci_upper"], pd.Series(county_rate, dtype="Float64")
-    )
-    table.loc[table["area_level"] == "county", "vs_county"] = pd.NA
-    if england_rates:
-        keys = list(zip(table["period"], table["measure"], strict=True))
-        england = pd.Series(
-            [england_rates.get(k) for k in keys], index=table.index, dtype="Float64"
+    england = pd.DataFrame(
+        [(p, m, float(r)) for (p, m), r in (england_rates or {}).items()],
+        columns=["period", "measure", "rate"],
+    ).astype({"period": "str", "measure": "str", "rate": "float64"})
+    counts = ", ".join(f'count(*) FILTER (WHERE {measure_sql(s)}) AS "{s.name}"' for s in specs)
+    lower, upper = ci_sql("count", confidence)
+    with registered(con, _measures=measures, _exact=exact_table(confidence), _england=england):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _counts AS
+            UNPIVOT (
+                SELECT lsoa_code, period, {counts}
+                FROM core.incidents
+                WHERE source = $source AND period IS NOT NULL
+                  AND lsoa_code IN (SELECT lsoa_code FROM ref.lsoa)
+                GROUP BY ALL
+            ) ON COLUMNS(* EXCLUDE (lsoa_code, period)) INTO NAME measure VALUE count
+            """,
+            {"source": source},
         )
-        table["vs_england"] = compare_to(table["ci_lower"], table["ci_upper"], england)
-    else:
-        table["vs_england"] = pd.Series(pd.NA, index=table.index, dtype="str")
-    table["source"] = source
-    table["definition_id"] = definition.id
-    return _typed(table, [s.name for s in specs])
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {table} AS
+            WITH months AS (
+                SELECT period, count(DISTINCT occurred_month) AS months FROM core.incidents
+                WHERE source = $source AND period IS NOT NULL GROUP BY period
+            ),
+            pop AS ({denominators_sql(year)}),
+            grid AS (
+                SELECT a.lsoa_code, a.lsoa_name, a.ward_code, a.ward_name, a.district_code,
+                       a.district_name, a.county_code, a.county_name, m.period, ms.measure,
+                       ms.ord, coalesce(c.count, 0) AS count,
+                       CASE ms.denominator WHEN 'persons' THEN p.persons
+                            ELSE p.persons_under_25 END AS population
+                FROM ref.lsoa a CROSS JOIN months m CROSS JOIN _measures ms
+                LEFT JOIN _counts c ON c.lsoa_code = a.lsoa_code AND c.period = m.period
+                                   AND c.measure = ms.measure
+                LEFT JOIN pop p ON p.lsoa_code = a.lsoa_code
+            ),
+            rolled AS (
+                SELECT
+                    CASE WHEN GROUPING(lsoa_code) = 0 THEN 'lsoa'
+                         WHEN GROUPING(ward_code) = 0 THEN 'ward'
+                         WHEN GROUPING(district_code) = 0 THEN 'district'
+                         ELSE 'county' END AS area_level,
+                    coalesce(lsoa_code, ward_code, district_code, county_code) AS area_code,
+                    coalesce(lsoa_name, ward_name, district_name, county_name) AS area_name,
+                    period, measure, min(ord) AS ord,
+                    sum(count)::BIGINT AS count,
+                    CASE WHEN count(population) = count(*) THEN sum(population) END::BIGINT AS population
+                FROM grid
+                GROUP BY GROUPING SETS (
+                    (period, measure, lsoa_code, lsoa_name),
+                    (period, measure, ward_code, ward_name),
+                    (period, measure, district_code, district_name),
+                    (period, measure, county_code, county_name)
+                )
+            ),
+            rated AS (
+                SELECT r.*, m.months,
+                       CASE WHEN r.population > 0 THEN {per!r} / r.population END AS scale
+                FROM rolled r JOIN months m USING (period)
+                WHERE r.area_code IS NOT NULL
+            ),
+            limits AS (
+                SELECT *, count * scale AS rate_per_1000, ({lower}) * scale AS ci_lower,
+                       ({upper}) * scale AS ci_upper
+                FROM rated
+            ),
+            compared AS (
+                SELECT l.*,
+                       max(rate_per_1000) FILTER (WHERE area_level = 'county')
+                           OVER (PARTITION BY period, measure) AS county_rate,
+                       e.rate AS england_rate
+                FROM limits l LEFT JOIN _england e USING (period, measure)
+            )
+            SELECT area_level, area_code, area_name, period, months::BIGINT AS months, measure,
+                   count, population, rate_per_1000, ci_lower, ci_upper,
+                   CASE WHEN area_level <> 'county' THEN {compare_sql("ci_lower", "ci_upper", "county_rate")} END AS vs_county,
+                   {compare_sql("ci_lower", "ci_upper", "england_rate")} AS vs_england,
+                   $source AS source, $definition AS definition_id
+            FROM compared
+            ORDER BY CASE area_level WHEN 'county' THEN 0 WHEN 'district' THEN 1
+                     WHEN 'ward' THEN 2 ELSE 3 END, area_code, period, ord
+            """,
+            {"source": source, "definition": definition.id},
+        )
+        con.execute("DROP TABLE IF EXISTS _counts")
 
 
-def _areas(areas: pd.DataFrame) -> pd.DataFrame:
-    """One row per in-area LSOA with its ward, district and county codes and names."""
-    columns = ["lsoa_code", "lsoa_name", "ward_code", "ward_name", "district_code", "district_name"]
-    columns += ["county_code", "county_name"]
-    out = pd.DataFrame(areas).copy()
-    for column in columns:
-        if column not in out:
-            out[column] = pd.NA
-        out[column] = out[column].astype("str")
-    out = out[columns].dropna(subset=["lsoa_code"]).drop_duplicates("lsoa_code")
-    return out.sort_values("lsoa_code", kind="stable").reset_index(drop=True)
-
-
-def _population(population: pd.DataFrame, lsoa_codes: pd.Series) -> pd.DataFrame:
-    """Denominators per in-area LSOA (NA where the population file has none)."""
-    pop = pd.DataFrame(population).copy()
-    for column in ("persons", "persons_under_25"):
-        if column not in pop:
-            pop[column] = pd.NA
-        pop[column] = pd.to_numeric(pop[column], errors="coerce").round().astype("Int64")
-    pop = pop.drop_duplicates("lsoa_code").set_index("lsoa_code")[["persons", "persons_under_25"]]
-    return pop.reindex(pd.Index(lsoa_codes, name="lsoa_code"))
-
-
-def _lookup_population(
-    lsoa: pd.DataFrame, pop: pd.DataFrame, denominator: dict[str, str]
-) -> pd.Series:
-    out = pd.Series(pd.NA, index=lsoa.index, dtype="Int64")
-    for column in set(denominator.values()):
-        rows = lsoa["measure"].map(denominator) == column
-        out[rows] = lsoa.loc[rows, "lsoa_code"].map(pop[column]).astype("Int64")
-    return out
-
-
-def _rollup(lsoa: pd.DataFrame, level: str) -> pd.DataFrame:
-    """Sum LSOA counts and populations to one area level (a population is NA if any part is)."""
-    code, name = f"{level}_code", f"{level}_name"
-    frame = lsoa.dropna(subset=[code]).assign(_missing=lambda f: f["population"].isna())
-    out = (
-        frame.groupby([code, "period", "measure"], sort=True)
-        .agg(count=("count", "sum"), population=("population", "sum"), _missing=("_missing", "max"))
-        .reset_index()
+def _empty_sql() -> str:
+    return (
+        "SELECT NULL::VARCHAR AS area_level, NULL::VARCHAR AS area_code, NULL::VARCHAR AS"
+        " area_name, NULL::VARCHAR AS period, NULL::BIGINT AS months, NULL::VARCHAR AS measure,"
+        " NULL::BIGINT AS count, NULL::BIGINT AS population, NULL::DOUBLE AS rate_per_1000,"
+        " NULL::DOUBLE AS ci_lower, NULL::DOUBLE AS ci_upper, NULL::VARCHAR AS vs_county,"
+        " NULL::VARCHAR AS vs_england, NULL::VARCHAR AS source, NULL::VARCHAR AS definition_id"
+        " WHERE false"
     )
-    out["population"] = out["population"].astype("Int64").mask(out.pop("_missing").astype(bool))
-    names = frame.drop_duplicates(code).set_index(code)[name]
-    out["area_name"] = out[code].map(names)
-    out["area_level"] = level
-    return out.rename(columns={code: "area_code"})
-
-
-def _typed(table: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
-    """Analyst order: county, districts, wards, LSOAs; periods; headline measure first."""
-    level_order = {level: i for i, level in enumerate(reversed(AREA_LEVELS))}
-    measure_order = {name: i for i, name in enumerate(measures)}
-    table = table.assign(
-        _level=table["area_level"].map(level_order), _measure=table["measure"].map(measure_order)
-    )
-    table = table.sort_values(["_level", "area_code", "period", "_measure"], kind="stable")
-    out = pd.DataFrame(
-        {
-            "area_level": table["area_level"].astype("str"),
-            "area_code": table["area_code"].astype("str"),
-            "area_name": table["area_name"].astype("str"),
-            "period": table["period"].astype("str"),
-            "months": table["months"].astype("Int64"),
-            "measure": table["measure"].astype("str"),
-            "count": table["count"].astype("Int64"),
-            "population": table["population"].astype("Int64"),
-            "rate_per_1000": table["rate_per_1000"].astype("Float64"),
-            "ci_lower": table["ci_lower"].astype("Float64"),
-            "ci_upper": table["ci_upper"].astype("Float64"),
-            "vs_county": table["vs_county"].astype("str"),
-            "vs_england": table["vs_england"].astype("str"),
-            "source": table["source"].astype("str"),
-            "definition_id": table["definition_id"].astype("str"),
-        }
-    )
-    return out[RATE_COLUMNS].reset_index(drop=True)
-
-
-def _empty() -> pd.DataFrame:
-    dtypes = {"months": "Int64", "count": "Int64", "population": "Int64"}
-    dtypes |= {c: "Float64" for c in ("rate_per_1000", "ci_lower", "ci_upper")}
-    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "str")) for c in RATE_COLUMNS})

@@ -54,7 +54,7 @@ def test_every_police_line_is_loaded_or_quarantined(demo_run: Run) -> None:
     expected = {str(path.resolve()): csv_records(path) for path in files}
     rows = query(
         demo_run.settings.database,
-        "SELECT file, data_lines, rows_loaded, rows_rejected FROM audit.loads WHERE source IN ('police', 'police_uk')",
+        "SELECT file, data_lines, rows_loaded, rows_rejected FROM audit.loads WHERE source IN ('police_extract', 'police_uk')",
     )
     assert {file: lines for file, lines, _, _ in rows} == expected
     assert all(loaded + rejected == lines for _, lines, loaded, rejected in rows)
@@ -68,7 +68,7 @@ def test_every_police_line_is_loaded_or_quarantined(demo_run: Run) -> None:
 def test_the_demo_malformed_rows_are_in_quarantine_with_reasons(demo_run: Run) -> None:
     rejects = query(
         demo_run.settings.database,
-        "SELECT file, line, \"column\", value, reason FROM quarantine.rejects WHERE source = 'police'",
+        "SELECT file, line, \"column\", value, reason FROM quarantine.rejects WHERE source = 'police_extract'",
     )
     assert rejects, "the demo plants malformed rows: they must be quarantined"
     for file, line, column, _value, reason in rejects:

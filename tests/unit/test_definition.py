@@ -167,10 +167,33 @@ def test_codes_are_normalised_like_the_extract_reader():
         (
             lambda r: (
                 r["flags"]["domestic_abuse"].clear()
-                or r["flags"]["domestic_abuse"].update(flag="drugs")
+                or r["flags"]["domestic_abuse"].update(flag="weapons")
             ),
             "flags.domestic_abuse.flag",
-            "not defined above",
+            "'weapons' is not a defined flag",
+        ),
+        (
+            lambda r: (
+                r["flags"]["drugs"].clear()
+                or r["flags"]["drugs"].update({"any_of": [{"flag": "county_lines"}]})
+            ),
+            "flags.",
+            "refers to itself through",
+        ),
+        (
+            lambda r: r["flags"]["knife"].update(column="knive_flag"),
+            "flags.knife.column",
+            "did you mean 'knife_flag'",
+        ),
+        (
+            lambda r: r["categories"]["robbery"].update(codes=["43A", "34B"]),
+            "categories.robbery.codes",
+            "'43A' is not in the offence-code reference",
+        ),
+        (
+            lambda r: r.update(unknown_code_max_shar=0.1),
+            "unknown_code_max_shar",
+            "did you mean 'unknown_code_max_share'",
         ),
         (
             lambda r: r["flags"]["night_time_economy"]["any_of"][1]["all_of"][1].update(

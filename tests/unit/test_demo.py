@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from sources import demo
 from sources import demo_geo as dg
 from sources.demo_crime import load_offence_codes
-from sources.police_extract import read_police_extract
+from tests.helpers import ingest, reconciles
 
 N_LSOAS, MONTHS, SEED = 60, 12, 20240401
 VSO = "Violence and sexual offences"
@@ -516,16 +516,16 @@ def test_some_force_extract_rows_have_no_location_yet_load(extract, planted, cou
     malformed = {m["crime_reference"] for m in planted["malformed_rows"]}
     assert not rows["Crime Reference"].isin(malformed).any()
     assert rows["date"].notna().all() and (rows["HO Offence Code"] != "").all()
-    # the reader loads them (only the malformed rows are rejected), with no LSOA
-    read = read_police_extract(list(county.police_extracts))
-    assert len(read.rows) == len(extract) - len(malformed)
-    assert set(read.rejects["column"]) <= {
-        "offence_date",
-        "victim_age",
-        "easting",
-        "ho_offence_code",
-    }
-    no_lsoa = read.rows[read.rows["lsoa_code"].isna()]
+    # the reader loads them, with no LSOA: only a malformed required value (the date, the offence
+    # code) rejects a row; a malformed age or easting is a cell issue and the crime is kept
+    read = ingest(list(county.police_extracts), "police_extract")
+    assert reconciles(read.loads)
+    assert len(read.rows) + read.rejects["line"].nunique() == len(extract)
+    assert set(read.rejects["column"]) == {"offence_date", "ho_offence_code"}
+    assert set(read.cell_issues["column"]) == {"victim_age", "easting"}
+    assert len(read.rejects) + len(read.cell_issues) == len(malformed)
+    no_lsoa = read.rows[read.rows["lsoa_code"].isna() & read.rows["easting"].isna()]
+    no_lsoa = no_lsoa[~no_lsoa["crime_ref"].isin(malformed)]
     assert set(no_lsoa["crime_ref"]) == set(rows["Crime Reference"])
     assert no_lsoa[["easting", "northing"]].isna().all().all()
     # police.uk shows the same crimes with "No Location"

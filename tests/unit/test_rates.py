@@ -5,14 +5,25 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import chi2
 
 from transforms.classify import INCIDENT_COLUMNS
+from transforms.db import ensure_schema, registered, write_table
 from transforms.definition import FLAG_NAMES, load_definition
-from transforms.rates import RATE_COLUMNS, compare_to, count_ci, rate_ci, sv_rates
+from transforms.periods import period_label
+from transforms.rates import (
+    RATE_COLUMNS,
+    build_sv_rates,
+    ci_sql,
+    compare_sql,
+    count_ci,
+    denominators_sql,
+    exact_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = load_definition(ROOT / "config" / "definitions" / "norfolk-2024.yaml")
@@ -57,32 +68,46 @@ def test_byar_is_close_to_exact_for_large_counts():
     assert np.allclose(upper, chi2.ppf(0.975, 2 * (counts + 1)) / 2, rtol=2e-3)
 
 
-def test_rate_ci_scales_per_thousand_and_handles_missing_populations():
-    rate, lower, upper = rate_ci(pd.Series([0, 5, 100, 3]), pd.Series([2000, 1000, 50000, 0]))
-    assert rate.tolist()[:3] == [0.0, 5.0, 2.0]
-    assert lower.iloc[0] == 0.0
-    assert upper.iloc[0] == pytest.approx(3.6889 / 2, abs=1e-4)
-    assert lower.iloc[1] == pytest.approx(1.6235, abs=1e-4)
-    assert upper.iloc[2] == pytest.approx(121.6279 / 50, abs=1e-4)
-    assert rate.iloc[3] is pd.NA and upper.iloc[3] is pd.NA
-    assert rate.dtype == "Float64"
+def sql_limits(counts: list[int], confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The limits the rates SQL computes, for a list of counts."""
+    con = duckdb.connect()
+    lower, upper = ci_sql("count", confidence)
+    frame = pd.DataFrame({"count": counts})
+    with registered(con, _exact=exact_table(confidence), _counts=frame):
+        out = con.execute(f"SELECT {lower} AS lo, {upper} AS hi FROM _counts").fetchnumpy()
+    return np.asarray(out["lo"], dtype=float), np.asarray(out["hi"], dtype=float)
 
 
-def test_rate_ci_scalars_and_other_confidence_levels():
-    rate, lower95, upper95 = rate_ci(20, 10_000, per=100_000)
-    assert rate == 200.0
-    _, lower998, upper998 = rate_ci(20, 10_000, per=100_000, confidence=99.8)
-    assert lower998 < lower95 < rate < upper95 < upper998
-    z = 3.090232  # 99.8%
-    assert lower998 == pytest.approx(
-        20 * (1 - 1 / 180 - z / (3 * math.sqrt(20))) ** 3 * 10, rel=1e-6
+def test_the_sql_intervals_equal_the_reference_implementation():
+    counts = [0, 1, 2, 5, 9, 10, 11, 25, 100, 1000, 30000]
+    for confidence in (0.95, 0.998):
+        lower, upper = sql_limits(counts, confidence)
+        ref_lower, ref_upper = count_ci(counts, confidence)
+        np.testing.assert_allclose(lower, ref_lower, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(upper, ref_upper, rtol=1e-12, atol=1e-12)
+    lower, upper = sql_limits([5, 100])
+    assert lower[0] == pytest.approx(1.6235, abs=1e-4) and upper[0] == pytest.approx(
+        11.6683, abs=1e-4
+    )
+    assert lower[1] == pytest.approx(81.3621, abs=1e-3) and upper[1] == pytest.approx(
+        121.6279, abs=1e-3
     )
 
 
+def test_other_confidence_levels_widen_the_interval():
+    z = 3.090232  # 99.8%
+    lower998 = count_ci([20], 99.8)[0][0]
+    assert lower998 == pytest.approx(20 * (1 - 1 / 180 - z / (3 * math.sqrt(20))) ** 3, rel=1e-6)
+    assert lower998 < count_ci([20])[0][0]
+
+
 def test_compare_to_the_comparator_value():
-    result = compare_to(pd.Series([5.0, 1.0, 1.0, None]), pd.Series([9.0, 3.0, 6.0, 2.0]), 4.0)
-    assert result.tolist()[:3] == ["higher", "lower", "similar"]
-    assert pd.isna(result.iloc[3])
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT {compare_sql('lo', 'hi', '4.0')} FROM (VALUES (5.0, 9.0), (1.0, 3.0),"
+        " (1.0, 6.0), (NULL, 2.0)) t(lo, hi)"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["higher", "lower", "similar", None]
 
 
 # ----------------------------------------------------------------------------------- sv_rates
@@ -121,17 +146,39 @@ def incident(**values) -> dict:
     return row | values
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
-    out = pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
-    for flag in [*FLAG_NAMES, "victim_under_25"]:
-        out[flag] = out[flag].astype("boolean")
-    return out
+def long_population(population: pd.DataFrame) -> pd.DataFrame:
+    """ref.population rows for per-LSOA persons and under-25s: bands 0-24 and 25+, or one 0-120
+    band where under-25s are unknown; an LSOA without persons has no rows."""
+    rows = []
+    for r in population.itertuples():
+        if pd.isna(r.persons):
+            continue
+        if pd.isna(r.persons_under_25):
+            rows.append((r.lsoa_code, 2022, "all", 0, 120, int(r.persons)))
+        else:
+            rows.append((r.lsoa_code, 2022, "all", 0, 24, int(r.persons_under_25)))
+            rows.append((r.lsoa_code, 2022, "all", 25, 120, int(r.persons - r.persons_under_25)))
+    return pd.DataFrame(rows, columns=["lsoa_code", "year", "sex", "age_from", "age_to", "persons"])
 
 
 def rates(
     rows, population=POPULATION, source="police", period_type="financial_year", **kw
 ) -> pd.DataFrame:
-    return sv_rates(frame(rows), AREAS, population, DEFINITION, period_type, source, **kw)
+    """build.sv_rates for these incidents, computed in a throwaway database."""
+    con = duckdb.connect()
+    ensure_schema(con)
+    incidents = pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
+    for flag in [*FLAG_NAMES, "victim_under_25"]:
+        incidents[flag] = incidents[flag].astype("boolean")
+    incidents["occurred_month"] = pd.to_datetime(incidents["occurred_month"])
+    incidents["period"] = period_label(incidents["occurred_month"], period_type)
+    for column in ("sv_category", "crime_type", "lsoa_code", "source"):
+        incidents[column] = incidents[column].astype("str")
+    write_table(con, "core.incidents", incidents)
+    write_table(con, "ref.lsoa", AREAS)
+    write_table(con, "ref.population", long_population(population))
+    build_sv_rates(con, DEFINITION, source, 2022, **kw)
+    return con.execute("SELECT * FROM build.sv_rates").df()
 
 
 def pick(
@@ -287,28 +334,47 @@ def test_comparisons_with_county_and_england():
 
 def test_real_norfolk_police_uk_rates(shared_data):
     from sources.lookups import read_area_lookup
-    from sources.police_uk import read_police_uk
     from sources.population import read_population
-    from transforms.classify import classify_police_uk
-    from transforms.population import denominators
+    from tests.helpers import ingest
+    from transforms.classify import build_incidents
 
     files = sorted((shared_data / "policeuk-street").glob("2022-0[1-3]/*.csv"))
-    incidents = classify_police_uk(read_police_uk(files).rows, DEFINITION)
+    con = ingest(files, "police_uk").con
+    write_table(con, "ref.offence_codes", pd.DataFrame({"ho_code": ["8N"]}))
+    build_incidents(con, DEFINITION, "calendar_year", police_extract=False, police_uk=True)
     lookup = read_area_lookup(shared_data / "ons-lookups" / "LSOA11_WD21_LAD21_EW_LU.csv").rows
     areas = lookup[lookup["district_code"].between("E07000143", "E07000149")].assign(
         county_code="E10000020", county_name="Norfolk"
     )
-    population = denominators(
-        read_population(shared_data / "population" / "2019_population.csv", 2019).rows, 2019
-    )
-    table = sv_rates(incidents, areas, population, DEFINITION, "calendar_year", "police_uk")
+    write_table(con, "ref.lsoa", areas)
+    population = read_population(shared_data / "population" / "2019_population.csv", 2019).rows
+    write_table(con, "ref.population", population.drop(columns=["_file", "_line"]))
+    build_sv_rates(con, DEFINITION, "police_uk", 2019)
+    table = con.execute("SELECT * FROM build.sv_rates").df()
     county = pick(table, "county", "E10000020", "all_serious_violence", "2022")
-    inside = incidents["lsoa_code"].isin(set(areas["lsoa_code"])) & incidents["sv_category"].notna()
-    assert county["count"] == inside.sum()
+    inside = con.execute(
+        "SELECT count(*) FROM core.incidents WHERE sv_category IS NOT NULL"
+        " AND lsoa_code IN (SELECT lsoa_code FROM ref.lsoa)"
+    ).fetchone()[0]
+    assert county["count"] == inside
     assert county["population"] == 907_760  # Norfolk mid-2019, as published
     assert county["months"] == 3
     assert table[table["area_level"] == "district"]["area_code"].nunique() == 7
     assert len(table[(table["area_level"] == "lsoa") & (table["measure"] == "robbery")]) == 538
+
+
+def test_denominators_need_bands_that_split_at_25():
+    con = duckdb.connect()
+    ensure_schema(con)
+    bands = pd.DataFrame(
+        [("A", 2022, "F", 0, 15, 10), ("A", 2022, "M", 16, 24, 7), ("A", 2022, "F", 25, 120, 30),
+         ("B", 2022, "F", 0, 15, 5), ("B", 2022, "F", 16, 29, 8), ("B", 2022, "M", 30, 120, 20),
+         ("A", 2021, "F", 0, 120, 999)],
+        columns=["lsoa_code", "year", "sex", "age_from", "age_to", "persons"],
+    )  # fmt: skip
+    write_table(con, "ref.population", bands)
+    out = con.execute(denominators_sql(2022) + " ORDER BY lsoa_code").fetchall()
+    assert out == [("A", 47, 17), ("B", 33, None)]  # B's 16-29 band straddles 25
 
 
 def test_a_missing_lsoa_population_leaves_the_rollups_without_a_rate():

@@ -50,7 +50,14 @@ def write(path: Path, lines: list[str], newline: str = "\r\n", bom: bool = True)
 
 
 def reconciles(r: ReadResult) -> bool:
-    return bool((r.loads["rows_loaded"] + r.loads["rows_rejected"] == r.loads["data_lines"]).all())
+    """Per file: loaded + rejected == data lines, and, for text, + header + blank == the physical
+    lines counted from the bytes."""
+    loads = r.loads
+    lines = loads["rows_loaded"] + loads["rows_rejected"]
+    text = loads["physical_lines"].notna()
+    physical = loads.loc[text, "physical_lines"].astype("int64")
+    whole = (lines + loads["header_lines"] + loads["blank_lines"])[text]
+    return bool((lines == loads["data_lines"]).all() and (whole == physical).all())
 
 
 GOOD = [
@@ -80,34 +87,40 @@ def test_header_normalisation():
     assert normalise_header("\ufeffLSOA_Code  (2011) ") == "lsoa code (2011)"
 
 
-def test_malformed_bad_date_bad_age_and_blank_lines(tmp_path):
+def test_malformed_lines_rows_and_cells_and_blank_lines(tmp_path):
     lines = [
         "Crime Reference,Date,Count,Age",
         "A1,01/04/2021,1,23",
         "",  # blank line: skipped, not a data line, but still a physical line
-        "A2,01/04/2021,1,23,extra",  # too many fields
-        "A3,31/02/2021,1,23",  # no such date
+        "A2,01/04/2021,1,23,extra",  # too many fields: the line is not one record
+        "A3,31/02/2021,1,23",  # no such date: an optional cell, so it becomes NULL
         "A4,01/04/2021,1,130",  # impossible age
         "A5,01/04/2021,x,-1",  # two bad cells in one row
-        ",01/04/2021,1,5",  # required value blank
+        ",01/04/2021,1,5",  # required value blank: the row cannot be used
         "A7,02/04/2021,2,40",
-        "",
+        "   ",  # spaces only: blank too
         "",
     ]
     r = read_csv(write(tmp_path / "bad.csv", lines), SPEC).result
-    assert list(r.rows["ref"]) == ["A1", "A7"]
-    assert list(r.rows["_line"]) == [2, 9]
+    assert list(r.rows["ref"]) == ["A1", "A3", "A4", "A5", "A7"]
+    assert list(r.rows["_line"]) == [2, 5, 6, 7, 9]
+    assert r.rows.set_index("ref").loc["A3", "when"] is pd.NaT
+    assert pd.isna(r.rows.set_index("ref").loc["A5", "count"])
     rej = r.rejects.set_index(["line", "column"])
     assert rej.loc[(4, "_row"), "reason"] == "expected 4 fields, found 5"
-    assert rej.loc[(5, "when"), "value"] == "31/02/2021"
-    assert rej.loc[(5, "when"), "reason"] == "not a date in dd/mm/yyyy or yyyy-mm-dd"
-    assert rej.loc[(6, "age"), "reason"] == "not an age"
-    assert rej.loc[(7, "count"), "reason"] == "not a whole number"
-    assert rej.loc[(7, "age"), "value"] == "-1"
+    assert rej.loc[(4, "_row"), "value"] == "A2,01/04/2021,1,23,extra"  # the raw line, whole
     assert rej.loc[(8, "ref"), "reason"] == "required value is blank"
-    assert len(r.rejects) == 6  # one per bad cell
+    assert len(r.rejects) == 2
+    cells = r.cell_issues.set_index(["line", "column"])
+    assert cells.loc[(5, "when"), "value"] == "31/02/2021"
+    assert cells.loc[(5, "when"), "reason"] == "not a date in dd/mm/yyyy or yyyy-mm-dd"
+    assert cells.loc[(6, "age"), "reason"] == "not an age"
+    assert cells.loc[(7, "count"), "reason"] == "not a whole number"
+    assert cells.loc[(7, "age"), "value"] == "-1"
+    assert len(r.cell_issues) == 4  # one per bad cell
     load = r.loads.iloc[0]
-    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (7, 2, 5)
+    assert (load.physical_lines, load.header_lines, load.blank_lines) == (11, 1, 3)
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (7, 5, 2)
     assert reconciles(r)
 
 
@@ -130,15 +143,17 @@ def test_missing_required_column_names_file_missing_and_found(tmp_path):
     assert err.value.missing == ["count (Count)"]
 
 
-def test_multiline_quoted_field_keeps_physical_lines(tmp_path):
+def test_a_field_spanning_lines_is_a_reject_for_every_line_it_swallowed(tmp_path):
     spec = spec_from_dict(
         {"source": "t", "columns": {"a": {"headers": ["a"]}, "b": {"headers": ["b"]}}}
     )
     path = write(tmp_path / "m.csv", ["a,b", '1,"two', 'lines"', "3,4"], bom=False, newline="\n")
     r = read_csv(path, spec).result
-    assert list(r.rows["_line"]) == [2, 4]
-    assert r.rows["b"].iloc[0] == "two\nlines"
-    assert r.loads.loc[0, "data_lines"] == 2
+    assert list(r.rows["_line"]) == [4]
+    assert r.rejects["line"].tolist() == [2, 3]
+    assert r.rejects["value"].tolist() == ['1,"two', 'lines"']
+    assert r.rejects["reason"].str.startswith("unbalanced quote").all()
+    assert r.loads.loc[0, "data_lines"] == 3 and reconciles(r)
 
 
 def test_cp1252_file_falls_back(tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import pytest
 
+from sources._csv import ho_code_sql, normalise_ho_code_text
 from sources._result import InputFormatError
-from sources.police_extract import normalise_ho_code, read_police_extract
-from sources.police_uk import read_police_uk
-from tests.unit.test_readers_csv import reconciles, write
+from tests.helpers import ingest, reconciles
+from tests.unit.test_readers_csv import write
 
 UK_HEADER = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -27,31 +28,36 @@ def test_police_uk_shapes_as_published(tmp_path):
         f"{HEX},2022-01,Norfolk Constabulary,Norfolk Constabulary,52.63,1.29,x,E01026787,Norwich 013C,Robbery,,",
         "",
     ]
-    r = read_police_uk([write(tmp_path / "2022-01-norfolk-street.csv", lines)])
+    r = ingest([write(tmp_path / "2022-01-norfolk-street.csv", lines)], "police_uk")
     rows = r.rows
-    assert len(rows) == 3 and reconciles(r)
+    assert len(rows) == 4 and reconciles(r.loads)
     assert rows["month"].eq(pd.Timestamp("2022-01-01")).all()
     assert pd.isna(rows["crime_id"].iloc[1])  # ASB has no Crime ID, still loaded
     assert pd.isna(rows["lsoa_code"].iloc[2]) and pd.isna(rows["longitude"].iloc[2])
-    assert rows["longitude"].dtype == "Float64" and rows["latitude"].iloc[0] == pytest.approx(
-        52.628768
-    )
+    assert rows["latitude"].iloc[0] == pytest.approx(52.628768)
+    # a month that is not a month rejects the row: it cannot be placed in a period
     rej = r.rejects.set_index("line")
     assert rej.loc[5, "column"] == "month" and rej.loc[5, "value"] == "2022-13"
-    assert set(r.rejects.loc[r.rejects["line"] == 6, "column"]) == {"longitude", "latitude"}
+    assert len(r.rejects) == 1
+    # swapped coordinates are two cell issues: the crime is kept, placed by its LSOA code
+    issues = r.cell_issues[r.cell_issues["line"] == 6]
+    assert set(issues["column"]) == {"longitude", "latitude"}
+    assert rows.loc[rows["_line"] == 6, ["longitude", "latitude"]].isna().all().all()
+    # the same Crime ID twice (lines 2 and 6): kept once, the later line
+    assert r.duplicates[["line", "kept_line"]].values.tolist() == [[2, 6]]
 
 
 def test_police_uk_real_months_reconcile(shared_data):
     files = sorted((shared_data / "policeuk-street").glob("2022-*/*-street.csv"))
     assert len(files) == 11  # 2022 is LSOA 2011; the 2024 months are LSOA 2021
-    r = read_police_uk(files)
+    r = ingest(files, "police_uk")
     loads = r.loads.set_index(r.loads["file"].str.extract(r"(\d{4}-\d{2})-norfolk")[0])
     # Independent count: physical lines minus the header (these files have no blank or multi-line records).
     for f in files:
         month = f.name[:7]
         assert loads.loc[month, "data_lines"] == f.read_bytes().count(b"\n") - 1
     assert loads.loc["2022-01", "data_lines"] == 6366
-    assert reconciles(r)
+    assert reconciles(r.loads) and r.rejects.empty
     assert r.loads["rows_loaded"].sum() == len(r.rows)
     # month comes from each row and matches the folder it was published in
     folder = r.rows["_file"].str.extract(r"/(\d{4}-\d{2})/")[0]
@@ -81,23 +87,32 @@ def test_police_extract_parses_and_rejects(tmp_path):
         "DC/21/5,01/04/2021,,02/04/2021,105A,Assault,,,E01026791,,,,,,,,,,Q",
         ",01/04/2021,,02/04/2021,,Assault,,,E01026791,,,,,,,,,,",
     ]
-    r = read_police_extract(write(tmp_path / "demo_force_crimes_2021-22.csv", lines))
+    r = ingest(write(tmp_path / "demo_force_crimes_2021-22.csv", lines), "police_extract")
     rows = r.rows
-    assert list(rows["crime_ref"]) == ["DC/21/1", "DC/21/2"] and reconciles(r)
-    assert list(rows["ho_offence_code"]) == ["8/1", "34A"]
-    assert list(rows["offence_date"]) == [pd.Timestamp("2021-04-01"), pd.Timestamp("2021-04-02")]
-    assert list(rows["offence_time"]) == ["23:15", "07:05"]
-    assert list(rows["easting"]) == [623000.0, 623100.0]
-    assert list(rows["lsoa_code"]) == ["E01026791", "E01026791"]
-    assert list(rows["victim_sex"]) == ["M", "F"]
-    assert rows["victim_age"].dtype == "Int64" and pd.isna(rows["victim_age"].iloc[1])
+    assert list(rows["crime_ref"]) == ["DC/21/1", "DC/21/2", "DC/21/4", "DC/21/5"]
+    assert reconciles(r.loads)
+    assert list(rows["ho_offence_code"]) == ["8/1", "34A", "105A", "105A"]
+    assert list(rows["offence_date"][:2]) == [
+        pd.Timestamp("2021-04-01"),
+        pd.Timestamp("2021-04-02"),
+    ]
+    assert list(rows["offence_time"][:2]) == ["23:15", "07:05"]
+    assert list(rows["easting"][:2]) == [623000.0, 623100.0]
+    assert list(rows["lsoa_code"][:2]) == ["E01026791", "E01026791"]
+    assert list(rows["victim_sex"][:2]) == ["M", "F"]
+    assert pd.isna(rows["victim_age"].iloc[1])
     assert pd.isna(rows["alcohol_flag"].iloc[1]) and rows["alcohol_flag"].iloc[0] == "Y"
+    # a required value (date, offence code, reference) that is bad or blank rejects the row
     rej = r.rejects.set_index(["line", "column"])["reason"]
     assert rej[(4, "offence_date")] == "not a date in dd/mm/yyyy or yyyy-mm-dd"
-    assert rej[(5, "victim_age")] == "not an age 0 to 120"
-    assert rej[(6, "victim_sex")] == "not one of M, F, U"
     assert rej[(7, "crime_ref")] == rej[(7, "ho_offence_code")] == "required value is blank"
-    assert r.loads.loc[0, "rows_rejected"] == 4
+    assert r.loads.loc[0, "rows_rejected"] == 2
+    # a bad optional value becomes NULL and the crime is kept
+    cells = r.cell_issues.set_index(["line", "column"])["reason"]
+    assert cells[(5, "victim_age")] == "not an age 0 to 120"
+    assert cells[(6, "victim_sex")] == "not one of M, F, U"
+    assert pd.isna(rows.set_index("crime_ref").loc["DC/21/4", "victim_age"])
+    assert r.loads.loc[0, "cell_issues"] == 2
 
 
 def test_police_extract_optional_flags_and_missing_required(tmp_path):
@@ -105,19 +120,23 @@ def test_police_extract_optional_flags_and_missing_required(tmp_path):
         tmp_path / "minimal.csv",
         ["Crime Number,Offence Date,HO Code,LSOA", "X1,05/06/2022,10A,E01026791"],
     )
-    r = read_police_extract(ok)
+    r = ingest(ok, "police_extract")
     assert r.rows["ho_offence_code"].iloc[0] == "10A"
     assert r.rows[["knife_flag", "victim_age", "easting"]].isna().all().all()
     bad = write(tmp_path / "nodate.csv", ["Crime Number,HO Code,LSOA", "X1,10A,E01026791"])
     with pytest.raises(InputFormatError, match="offence_date"):
-        read_police_extract(bad)
+        ingest(bad, "police_extract")
     nowhere = write(
         tmp_path / "nowhere.csv", ["Crime Number,Offence Date,HO Code", "X1,05/06/2022,10A"]
     )
     with pytest.raises(InputFormatError, match="lsoa_code or easting"):
-        read_police_extract(nowhere)
+        ingest(nowhere, "police_extract")
 
 
-def test_normalise_ho_code():
-    raw = pd.Series(["008/01", "034A", " 8 / 1 ", "100", "37/2", "0", "4/10", "092a"])
-    assert list(normalise_ho_code(raw)) == ["8/1", "34A", "8/1", "100", "37/2", "0", "4/10", "92A"]
+def test_offence_codes_are_spelled_one_way_in_sql_and_in_python():
+    raw = ["008/01", "034A", " 8 / 1 ", "100", "37/2", "0", "4/10", "092a", "10a", "105A"]
+    want = ["8/1", "34A", "8/1", "100", "37/2", "0", "4/10", "92A", "10A", "105A"]
+    assert [normalise_ho_code_text(c) for c in raw] == want
+    con = duckdb.connect()
+    got = con.execute(f"SELECT {ho_code_sql('c')} FROM unnest(?) t(c)", [raw]).fetchall()
+    assert [g for (g,) in got] == want

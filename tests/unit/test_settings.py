@@ -92,9 +92,10 @@ def test_hotspot_and_risk_settings_have_defaults_and_are_validated(tmp_path: Pat
     assert chosen.risk_include_crime_domain and chosen.risk_model_terms == ("imd",)
     for bad, message in [
         ("hotspot_permutations: many", "whole number"),
-        ("hotspot_grid_cell_m: 5", "whole number >= 10"),
+        ("hotspot_grid_cell_m: 5", "whole number of metres >= 10"),
         ("risk_include_crime_domain: maybe", "true or false"),
-        ("hotspot_measures: robbery", "list of names"),
+        ("hotspot_measures: robbery", "list of measure names"),
+        ("hotspot_permutation: 999", "did you mean 'hotspot_permutations'"),
     ]:
         path = write(tmp_path, MINIMAL + bad + "\n")
         with pytest.raises(SettingsError, match=message):

@@ -5,12 +5,10 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.classify.assets import incidents
 from pipelines.defs.reference.assets import lsoa, population
-from pipelines.metadata import table_metadata
+from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
-from transforms.db import read_table, write_table
 from transforms.definition import load_definition
-from transforms.population import denominators, population_year
-from transforms.rates import sv_rates as compute_sv_rates
+from transforms.rates import build_sv_rates, population_year
 
 
 @dg.asset(
@@ -25,35 +23,28 @@ def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     definition = load_definition(settings.definition)
     source = settings.rates_source
     with duckdb.get_connection() as con:
-        areas = con.execute("SELECT * EXCLUDE (geometry) FROM ref.lsoa").df()
-        long = read_table(con, "ref.population")
-        year = population_year(long, settings.population_year)
-        events = con.execute("SELECT * FROM core.incidents WHERE source = ?", [source]).df()
-        table = compute_sv_rates(
-            events, areas, denominators(long, year), definition, settings.period, source
-        )
-        write_table(con, "build.sv_rates", table)
-    county = table[(table["area_level"] == "county") & (table["measure"] == "all_serious_violence")]
+        year = population_year(con, settings.population_year)
+        build_sv_rates(con, definition, source, year)
+        rows = int(con.execute("SELECT count(*) FROM build.sv_rates").fetchone()[0])
+        measures = [
+            m
+            for (m,) in con.execute(
+                "SELECT DISTINCT measure FROM build.sv_rates ORDER BY 1"
+            ).fetchall()
+        ]
+        county = con.execute(
+            "SELECT period, months, count, population, rate_per_1000, ci_lower, ci_upper"
+            " FROM build.sv_rates WHERE area_level = 'county' AND measure = 'all_serious_violence'"
+            " ORDER BY period"
+        ).df()
     return dg.MaterializeResult(
-        metadata=table_metadata(
-            table,
-            "build.sv_rates",
-            source=source,
-            population_year=year,
-            definition_id=definition.id,
-            measures=", ".join(sorted(table["measure"].unique())),
-            county_headline=dg.MetadataValue.md(
-                county[
-                    [
-                        "period",
-                        "months",
-                        "count",
-                        "population",
-                        "rate_per_1000",
-                        "ci_lower",
-                        "ci_upper",
-                    ]
-                ].to_markdown(index=False)
-            ),
-        )
+        metadata={
+            "dagster/row_count": rows,
+            "table": "build.sv_rates",
+            "source": source,
+            "population_year": year,
+            "definition_id": definition.id,
+            "measures": ", ".join(measures),
+            "county_headline": md_table(county),
+        }
     )

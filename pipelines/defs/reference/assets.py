@@ -6,14 +6,11 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipelines.loading import load_input
+from pipelines.factory import build_input
 from pipelines.metadata import table_metadata
 from pipelines.resources import SNASettings
 from pipelines.settings import PROJECT_ROOT
-from sources.boundaries import read_lsoa_boundaries
-from sources.deprivation import read_deprivation
-from sources.lookups import read_area_lookup
-from sources.population import read_population
+from sources.registry import INPUTS
 from transforms.areas import study_area, unplaced_lsoas
 from transforms.db import read_geotable, read_table, write_table
 from transforms.definition import load_definition
@@ -58,79 +55,13 @@ def offence_codes(duckdb: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=table_metadata(codes, "ref.offence_codes"))
 
 
-@dg.asset(key=["raw", "lsoa_boundaries"], group_name="reference", kinds={"duckdb", "geopackage"})
-def lsoa_boundaries(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """LSOA polygons as published (GeoJSON, GeoPackage or shapefile), in EPSG:27700."""
-    pattern = sna.load().inputs["lsoa_boundaries"]
-    return dg.MaterializeResult(
-        metadata=load_input(
-            duckdb,
-            pattern,
-            "raw.lsoa_boundaries",
-            "lsoa_boundaries",
-            read_lsoa_boundaries,
-            context.run.run_id,
-        )
-    )
-
-
-@dg.asset(key=["ref", "area_lookup"], group_name="reference", kinds={"duckdb", "csv"})
-def area_lookup(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """ONS LSOA -> ward -> district lookup (optional: without it only LSOA and county rates)."""
-    pattern = sna.load().inputs["area_lookup"]
-    return dg.MaterializeResult(
-        metadata=load_input(
-            duckdb,
-            pattern,
-            "ref.area_lookup",
-            "area_lookup",
-            read_area_lookup,
-            context.run.run_id,
-            single_file=True,
-        )
-    )
-
-
-@dg.asset(key=["ref", "population"], group_name="reference", kinds={"duckdb", "csv"})
-def population(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """ONS small-area population estimates, long: LSOA x year x sex x age band."""
-    settings = sna.load()
-    return dg.MaterializeResult(
-        metadata=load_input(
-            duckdb,
-            settings.inputs["population"],
-            "ref.population",
-            "population",
-            lambda paths: read_population(paths[0], settings.population_year),
-            context.run.run_id,
-            single_file=True,
-        )
-    )
-
-
-@dg.asset(key=["ref", "deprivation"], group_name="reference", kinds={"duckdb", "csv"})
-def deprivation(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """Indices of Deprivation scores, ranks and deciles by LSOA (optional input)."""
-    pattern = sna.load().inputs["deprivation"]
-    return dg.MaterializeResult(
-        metadata=load_input(
-            duckdb,
-            pattern,
-            "ref.deprivation",
-            "deprivation",
-            lambda paths: read_deprivation(paths[0]),
-            context.run.run_id,
-            single_file=True,
-        )
-    )
+# The reference inputs (boundaries, lookup, population, deprivation), from the input registry.
+defs_by_input = {spec.key: build_input(spec) for spec in INPUTS if spec.group == "reference"}
+lsoa_boundaries = defs_by_input["lsoa_boundaries"][0]
+area_lookup = defs_by_input["area_lookup"][0]
+population = defs_by_input["population"][0]
+deprivation = defs_by_input["deprivation"][0]
+input_checks = [check for built in defs_by_input.values() for check in built[1:]]
 
 
 @dg.asset(

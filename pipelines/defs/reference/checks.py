@@ -1,46 +1,9 @@
-"""Checks on reference data: every file reconciles, every LSOA is placed and has people."""
+"""Checks on the study area: every LSOA is placed and has people (inputs reconcile by factory)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.reference.assets import (
-    area_lookup,
-    deprivation,
-    lsoa,
-    lsoa_boundaries,
-    population,
-)
-from pipelines.loading import reconcile
-
-
-@dg.asset_check(asset=lsoa_boundaries, blocking=True)
-def boundaries_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every boundary feature is loaded or quarantined."""
-    return reconcile(duckdb, "raw.lsoa_boundaries", "lsoa_boundaries", required=True)
-
-
-@dg.asset_check(asset=area_lookup, blocking=True)
-def lookup_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every lookup row is loaded or quarantined."""
-    return reconcile(duckdb, "ref.area_lookup", "area_lookup")
-
-
-@dg.asset_check(asset=population, blocking=True)
-def population_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every population line is loaded or quarantined; one line gives many long rows."""
-    return reconcile(
-        duckdb,
-        "ref.population",
-        "population",
-        records="count(DISTINCT (_file, _line))",
-        required=True,
-    )
-
-
-@dg.asset_check(asset=deprivation, blocking=True)
-def deprivation_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every deprivation row is loaded or quarantined."""
-    return reconcile(duckdb, "ref.deprivation", "deprivation")
+from pipelines.defs.reference.assets import lsoa, population
 
 
 @dg.asset_check(asset=lsoa, blocking=True, additional_deps=[population])

@@ -1,14 +1,9 @@
 """Published outputs and the audit record of the run that made them."""
 
-import json
-from datetime import UTC, datetime
-from importlib.metadata import version
-
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from outputs.publish import publish_first_outputs
+from outputs.publish import publish_first_outputs, staging_dir, swap_in_staged
 from pipelines.defs.classify.assets import geography_coverage
 from pipelines.defs.hotspots.assets import (
     concentration,
@@ -19,25 +14,17 @@ from pipelines.defs.hotspots.assets import (
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.resources import SNASettings
-from transforms.db import publish_build, read_geotable, read_table, registered
+from pipelines.runs import record_end
+from transforms.db import publish_build, read_geotable, read_table
 from transforms.definition import load_definition
-
-PACKAGES = (
-    "dagster",
-    "duckdb",
-    "pandas",
-    "geopandas",
-    "shapely",
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "mapclassify",
-)
 
 
 @dg.asset(group_name="reporting", kinds={"pdf", "csv"}, deps=[sv_rates, geography_coverage])
-def first_outputs(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """sv_rates.csv, geography_coverage.csv and the county rate map PDF for the latest period."""
+def first_outputs(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """sv_rates.csv, geography_coverage.csv and the county rate map PDF for the latest period,
+    staged: they replace the published folder only in the `publish` step, after every check."""
     settings = sna.load()
     definition = load_definition(settings.definition)
     with duckdb.get_connection() as con:
@@ -51,7 +38,7 @@ def first_outputs(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeRes
         area_name=settings.area_name,
         definition_id=definition.id,
         definition_hash=definition.hash,
-        output_dir=settings.output_dir,
+        output_dir=staging_dir(settings.output_dir, context.run.run_id),
     )
     return dg.MaterializeResult(
         metadata={
@@ -78,39 +65,30 @@ BUILT_BY = [
 
 
 @dg.asset(key=["marts", "published"], group_name="reporting", kinds={"duckdb"}, deps=BUILT_BY)
-def publish(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """This run's `build.*` tables become `marts.*` in one transaction, after every check passed."""
+def publish(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """After every check passed: this run's `build.*` tables become `marts.*` in one transaction,
+    then its staged output folders replace the published ones."""
     with duckdb.get_connection() as con:
         names = publish_build(con)
+    files = swap_in_staged(sna.load().output_dir, context.run.run_id)
     return dg.MaterializeResult(
-        metadata={"tables": dg.MetadataValue.md("\n".join(f"- `marts.{n}`" for n in names))}
+        metadata={
+            "tables": dg.MetadataValue.md("\n".join(f"- `marts.{n}`" for n in names)),
+            "files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in files)),
+        }
     )
 
 
 @dg.asset(key=["audit", "runs"], group_name="reporting", kinds={"duckdb"}, deps=[publish])
-def audit_run(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """What makes this refresh repeatable: definition hash, input file hashes, package versions."""
-    settings = sna.load()
-    definition = load_definition(settings.definition)
+def audit_run(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """What makes this refresh repeatable: definition hash, settings, input file hashes and package
+    versions, recorded with the run's outcome (failed runs are recorded by `pipelines.runs`)."""
     with duckdb.get_connection() as con:
-        loads = con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall()
-        record = pd.DataFrame(
-            [
-                {
-                    "run_id": context.run.run_id,
-                    "finished_at": datetime.now(UTC).replace(tzinfo=None),
-                    "settings_file": str(settings.path),
-                    "definition_id": definition.id,
-                    "definition_hash": definition.hash,
-                    "input_hashes": json.dumps(dict(loads)),
-                    "package_versions": json.dumps({p: version(p) for p in PACKAGES}),
-                }
-            ]
-        )
-        con.execute("DELETE FROM audit.runs WHERE run_id = ?", [context.run.run_id])
-        with registered(con, _record=record):
-            con.execute("INSERT INTO audit.runs SELECT * FROM _record")
-        runs = int(con.execute("SELECT count(*) FROM audit.runs").fetchone()[0])
-    return dg.MaterializeResult(metadata={"runs_recorded": runs, "input_files": len(loads)})
+        loads = dict(con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall())
+        record_end(con, context.run.run_id, "success", input_hashes=loads)
+        runs = con.execute("SELECT status, count(*) FROM audit.runs GROUP BY 1").fetchall()
+    return dg.MaterializeResult(
+        metadata={"runs_recorded": dg.MetadataValue.json(dict(runs)), "input_files": len(loads)}
+    )

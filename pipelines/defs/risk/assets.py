@@ -12,9 +12,9 @@ from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import deprivation, lsoa, population
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
-from transforms.db import read_geotable, read_table, write_table
+from transforms.db import read_geotable, read_table, table_exists, write_table
 from transforms.hotspots import HEADLINE, area_geometries, contiguity
-from transforms.population import population_year
+from transforms.rates import population_year
 from transforms.risk import lsoa_factors, risk_correlations, risk_model, ward_factors
 
 # Tables other domains build when their inputs exist (issue 9): used when present, else skipped.
@@ -23,13 +23,7 @@ OPTIONAL_TABLES = {"asb": "build.asb_rates", "nhs": "build.success_measures"}
 
 def optional_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
     """A build table if this database has it, else None."""
-    schema, name = table.split(".")
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-        " AND table_catalog = current_database()",
-        [schema, name],
-    ).fetchone()[0]
-    return read_table(con, table) if exists else None
+    return read_table(con, table) if table_exists(con, table) else None
 
 
 @dg.asset(
@@ -51,7 +45,7 @@ def risk_factors(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResu
             ).fetchall()
         ]
         pop = read_table(con, "ref.population")
-        year = population_year(pop, settings.population_year)
+        year = population_year(con, settings.population_year)
         dep = read_table(con, "ref.deprivation") if settings.inputs["deprivation"] else None
         asb = optional_table(con, OPTIONAL_TABLES["asb"])
         nhs = optional_table(con, OPTIONAL_TABLES["nhs"])

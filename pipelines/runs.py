@@ -1,0 +1,171 @@
+"""One run at a time per database, and a record of every run, failed and killed ones included.
+
+The lock is an advisory `flock` on `<database>.lock`, held for the whole run by whoever starts it
+(`sna run`, or the DuckDB resource when Dagster starts a run). The operating system releases it
+when the process ends, however it ends, so a killed run never leaves a stale lock. The lock
+file says who holds it, so a second run can say which run is in the way.
+
+`audit.runs` gets a row when a run starts (status `running`) and its outcome when it ends:
+`success`, or `failed` with the step where it stopped and the error. A run that was killed
+cannot write its end; the next run, which holds the lock and so knows no other run is alive,
+marks it `interrupted`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+
+PACKAGES = (
+    "dagster",
+    "duckdb",
+    "pyarrow",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "mapclassify",
+)
+
+_held: dict[
+    str, tuple[int, int, str]
+] = {}  # lock path -> (fd, depth, run id): re-entrant per process
+
+
+class RunLocked(RuntimeError):
+    """Another run holds the database."""
+
+    def __init__(self, database: Path, holder: dict) -> None:
+        self.holder = holder
+        who = ", ".join(f"{k} {v}" for k, v in holder.items()) or "unknown holder"
+        super().__init__(f"{database} is in use by another run ({who}); wait for it to finish")
+
+
+def lock_path(database: Path) -> Path:
+    return Path(f"{database}.lock")
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def run_lock(database: str | Path, run_id: str) -> Iterator[None]:
+    """Hold the database's run lock for the block; raise RunLocked naming the holder if taken.
+
+    Re-entrant within one process (the CLI takes it, then the run's resource takes it again).
+    """
+    path = lock_path(Path(database))
+    key = str(path.resolve())
+    if key in _held:
+        fd, depth, holder_run = _held[key]
+        _held[key] = (fd, depth + 1, holder_run)
+        try:
+            yield
+        finally:
+            fd, depth, holder_run = _held[key]
+            _held[key] = (fd, depth - 1, holder_run)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_holder(fd)
+        os.close(fd)
+        raise RunLocked(Path(database), holder) from None
+    info = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+            "started": now().isoformat(timespec="seconds")}  # fmt: skip
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(info).encode(), 0)
+    _held[key] = (fd, 1, run_id)
+    try:
+        yield
+    finally:
+        fd, depth, _ = _held.pop(key)
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _read_holder(fd: int) -> dict:
+    try:
+        return json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+    except (ValueError, OSError):
+        return {}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What starts a row of audit.runs."""
+
+    run_id: str
+    settings_file: str
+    settings: dict
+    definition_id: str | None = None
+    definition_hash: str | None = None
+
+
+def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """Insert the run as `running` (once), and mark runs left `running` by a killed process as
+    `interrupted`: the caller holds the lock, so no other run can still be alive."""
+    con.execute(
+        "UPDATE audit.runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?),"
+        " error = coalesce(error, 'the process stopped without recording an outcome (killed?)')"
+        " WHERE status = 'running' AND run_id <> ?",
+        [now(), record.run_id],
+    )
+    exists = con.execute(
+        "SELECT count(*) FROM audit.runs WHERE run_id = ?", [record.run_id]
+    ).fetchone()[0]
+    if exists:
+        return
+    con.execute(
+        "INSERT INTO audit.runs (run_id, started_at, status, settings_file, settings,"
+        " definition_id, definition_hash, package_versions) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+        [
+            record.run_id,
+            now(),
+            record.settings_file,
+            json.dumps(record.settings, sort_keys=True, default=str),
+            record.definition_id,
+            record.definition_hash,
+            json.dumps({p: version(p) for p in PACKAGES}),
+        ],
+    )
+
+
+def record_end(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    *,
+    stopped_at: str | None = None,
+    error: str | None = None,
+    input_hashes: dict[str, str] | None = None,
+) -> None:
+    """Set a run's outcome: `success`, or `failed` with the step and error."""
+    con.execute(
+        "UPDATE audit.runs SET status = ?, finished_at = ?, stopped_at = ?, error = ?,"
+        " input_hashes = coalesce(?, input_hashes) WHERE run_id = ?",
+        [
+            status,
+            now(),
+            stopped_at,
+            error,
+            json.dumps(input_hashes, sort_keys=True) if input_hashes is not None else None,
+            run_id,
+        ],
+    )
