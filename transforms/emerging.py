@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from transforms.hotspots import ALPHA, HEADLINE, area_geometries
+from transforms.hotspots import ALPHA, HEADLINE, with_shapes
 
 MIN_YEARS = 3
 PERSISTENT_SHARE = 0.9
@@ -75,6 +75,8 @@ EMERGING_COLUMNS = [
     "alpha",
     "method",
 ]
+INT_COLUMNS = ("years", "hot_years", "cold_years")
+FLOAT_COLUMNS = ("mk_s", "mk_tau", "mk_z", "mk_p", "alpha")
 EMERGING_METHOD = (
     "ArcGIS Emerging Hot Spot categories on yearly Gi* (BH-adjusted, q <= alpha) and a"
     " Mann-Kendall trend of the Gi* z-scores; full years only"
@@ -221,21 +223,13 @@ def emerging_hotspots(
     table = pd.DataFrame(out, columns=EMERGING_COLUMNS)
     table["alpha"] = alpha
     table["method"] = EMERGING_METHOD
-    for column in ("years", "hot_years", "cold_years"):
-        table[column] = table[column].astype("Int64")
-    for column in ("mk_s", "mk_tau", "mk_z", "mk_p", "alpha"):
-        table[column] = pd.to_numeric(table[column]).astype("Float64")
-    for column in set(EMERGING_COLUMNS) - {
-        "years",
-        "hot_years",
-        "cold_years",
-        "mk_s",
-        "mk_tau",
-        "mk_z",
-        "mk_p",
-        "alpha",
-    }:
-        table[column] = table[column].astype("str")
+    for column in EMERGING_COLUMNS:
+        if column in INT_COLUMNS:
+            table[column] = table[column].astype("Int64")
+        elif column in FLOAT_COLUMNS:
+            table[column] = pd.to_numeric(table[column]).astype("Float64")
+        else:
+            table[column] = table[column].astype("str")
     return table[EMERGING_COLUMNS]
 
 
@@ -252,8 +246,4 @@ def emerging_layer(
         " AND area_level = ?",
         [measure, value_type, area_level],
     ).df()
-    lsoas = con.execute("SELECT * FROM ref.lsoa").df()
-    geometry = gpd.GeoSeries.from_wkb(lsoas.pop("geometry").map(bytes), crs="EPSG:27700")
-    shapes = area_geometries(gpd.GeoDataFrame(lsoas, geometry=geometry), area_level)
-    layer = shapes.merge(rows, on="area_code", how="inner")
-    return gpd.GeoDataFrame(layer, geometry="geometry", crs="EPSG:27700")
+    return with_shapes(con, rows, area_level)

@@ -468,6 +468,14 @@ def hotspot_layer(
         " AND area_level = ?",
         [period, measure, value_type, area_level],
     ).df()
+    return with_shapes(con, rows, area_level)
+
+
+def with_shapes(
+    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, area_level: str
+) -> gpd.GeoDataFrame:
+    """Rows keyed by `area_code` with their polygons: LSOAs from `ref.lsoa`, wards as the union
+    of their LSOAs (EPSG:27700)."""
     lsoas = con.execute("SELECT * FROM ref.lsoa").df()
     geometry = gpd.GeoSeries.from_wkb(lsoas.pop("geometry").map(bytes), crs="EPSG:27700")
     shapes = area_geometries(gpd.GeoDataFrame(lsoas, geometry=geometry), area_level)

@@ -20,6 +20,7 @@ import yaml
 
 from sources.boundaries import read_lsoa_boundaries
 from sources.deprivation import read_deprivation
+from tests.integration.conftest import write_real_settings
 from tests.pipelines.conftest import REPO, materialize
 from transforms.hotspots import contiguity
 
@@ -40,26 +41,19 @@ def run_2024(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
         read_deprivation(shared_data / INPUTS_2024["deprivation"])
     except ValueError as error:  # InputFormatError: a required column not found
         pytest.xfail(f"today's deprivation reader cannot read IoD2025 (issue 7): {error}"[:300])
-    folder = tmp_path_factory.mktemp("norfolk2024")
     if SETTINGS_2024.is_file():  # the committed settings, once issue 7 has added them
         settings = yaml.safe_load(SETTINGS_2024.read_text(encoding="utf-8"))
-        settings["inputs"] = {
-            k: v.replace("../shared/data", str(shared_data)) for k, v in settings["inputs"].items()
-        }
     else:
         settings = {
             "area_name": "Norfolk",
             "area_code": "E10000020",
             "period": "calendar_year",
+            "definition": "config/definitions/norfolk-2024.yaml",
             "population_year": 2021,
-            "inputs": {k: str(shared_data / v) for k, v in INPUTS_2024.items()},
+            "inputs": {k: f"../shared/data/{v}" for k, v in INPUTS_2024.items()},
         }
-    settings["definition"] = str(REPO / "config" / "definitions" / "norfolk-2024.yaml")
-    settings["database"] = str(folder / "norfolk2024.duckdb")
-    settings["output_dir"] = str(folder / "out")
-    path = folder / "settings.yaml"
-    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    return materialize(path)
+    folder = tmp_path_factory.mktemp("norfolk2024")
+    return materialize(write_real_settings(settings, shared_data, folder))
 
 
 def q(settings, sql: str) -> list[tuple]:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from pipelines.settings import load_settings
+from tests.integration.conftest import write_real_settings
 from tests.pipelines.conftest import REPO, materialize
 
 pytestmark = pytest.mark.integration
@@ -24,17 +25,10 @@ PROXY_TYPES = {"Violence and sexual offences", "Robbery", "Possession of weapons
 
 @pytest.fixture(scope="module")
 def real_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("norfolk")
     settings = yaml.safe_load((REPO / "config" / "settings-norfolk-policeuk-2022.yaml").read_text())
-    settings["inputs"] = {
-        k: v.replace("../shared/data", str(shared_data)) for k, v in settings["inputs"].items()
-    }
-    settings["definition"] = str(REPO / settings["definition"])
-    settings["database"] = str(folder / "norfolk.duckdb")
-    settings["output_dir"] = str(folder / "out")
-    path = folder / "settings.yaml"
-    path.write_text(yaml.safe_dump(settings))
-    return materialize(path)
+    return materialize(
+        write_real_settings(settings, shared_data, tmp_path_factory.mktemp("norfolk"))
+    )
 
 
 @pytest.fixture(scope="module")
