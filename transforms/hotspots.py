@@ -3,11 +3,11 @@
 Gi* is computed as ArcGIS Pro's Hot Spot Analysis computes it: binary weights with the focal area
 included (`esda.G_Local(y, w, transform="B", star=True)`) and a two-sided p-value from the
 z-score; no permutations are needed for it. esda 2.9's permutation p-value (`p_sim`) is the
-"directed" one, half a two-sided p-value, so it is never used as it comes: Local Moran's `lisa_p`
-doubles it (esda's own note on `calculate_significance`) into a two-sided pseudo p-value. Multiple testing is corrected with
-Benjamini-Hochberg across the areas of one analysis (one area level, period, measure and value),
-and Gi* confidence bins follow ArcGIS's `Gi_Bin`: +/-3, 2, 1 where the FDR-adjusted p-value is at
-most 0.01, 0.05 and 0.10.
+"directed" one, half a two-sided p-value, so it is never used as it comes: Local Moran's
+`lisa_p` doubles it (esda's own note on `calculate_significance`) into a two-sided pseudo
+p-value. Multiple testing is corrected with Benjamini-Hochberg across the areas of one analysis
+(one area level, period, measure and value), and Gi* confidence bins follow ArcGIS's `Gi_Bin`:
++/-3, 2, 1 where the FDR-adjusted p-value is at most 0.01, 0.05 and 0.10.
 
 Neighbours are Queen contiguity: two areas are neighbours when their boundaries touch or overlap.
 It is computed from the geometry with a small tolerance, not from shared vertices: published
@@ -20,7 +20,7 @@ What Gi* finds, and what it does not: Gi* tests whether an area *and its neighbo
 are higher than the county, so it finds clusters (a city centre of several LSOAs), and the
 neighbours of a very high area can be hot through it. A single very high LSOA surrounded by
 ordinary ones (a small town centre) has a Gi* z near 0; Local Moran's I calls it a high-low
-outlier when significant, and the point grid (`transforms.grid`) finds it at street scale.
+outlier when significant, and the point grid (`transforms.grid`) finds it at a finer scale.
 """
 
 from __future__ import annotations
@@ -140,13 +140,13 @@ def contiguity(
     geometries : sequence of shapely polygons in a metric CRS (EPSG:27700)
     ids : area codes, in the same order
     tolerance_m : float
-        Distance under which two boundaries count as touching (default 1 m). Exact-topology
-        boundaries (ONS BSC 2021, the demo) give the same neighbours at 0 and 1 m; generalised
-        boundaries whose neighbours overlap or leave sub-metre slivers need it.
+        Distance under which two boundaries count as touching (default 1 m). On exact-topology
+        boundaries (Norfolk's ONS BSC 2021) this gives libpysal's vertex Queen neighbours;
+        generalised boundaries whose neighbours overlap or leave sub-metre slivers need it.
 
     Examples
     --------
-    Four unit squares in a row of two by two: each touches the other three (corners count).
+    Four unit squares, two by two: each touches the other three (corners count).
 
     >>> from shapely import box
     >>> squares = [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)]
@@ -303,7 +303,8 @@ def local_moran(
         {
             "lisa_i": np.asarray(lm.Is, dtype=float),
             "lisa_quadrant": [QUADRANTS.get(int(q), NOT_SIGNIFICANT) for q in lm.q],
-            "lisa_p": two_sided_from_directed(lm.p_sim),
+            # no permutations, no pseudo p-value: every quadrant then reads "not significant"
+            "lisa_p": two_sided_from_directed(lm.p_sim) if permutations else np.nan,
         }
     )
 

@@ -257,3 +257,11 @@ def test_every_measure_and_level_asked_for_is_analysed_separately() -> None:
         and sizes[("ward", "all_serious_violence", "count")] == 2
     )
     assert ("ward", "robbery", "count") not in sizes  # no ward rows for robbery were given
+
+
+def test_without_permutations_lisa_has_no_p_value_and_labels_nothing() -> None:
+    rows, cols = np.divmod(np.arange(25), 5)
+    y = np.arange(25.0)
+    stats = hotspot_statistics(y, grid_neighbours(rows, cols), permutations=0)
+    assert stats["lisa_p"].isna().all() and (stats["lisa_quadrant"] == NOT_SIGNIFICANT).all()
+    assert stats["gi_z"].notna().all()  # Gi* never needed them
