@@ -21,12 +21,12 @@ def test_run_prints_progress_inputs_and_outputs(small_demo: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "done marts.sv_rates" in result.output
     assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
-    assert str(tmp_path / "out" / "2022-23" / "sv_rates.csv") in result.output
+    assert str(tmp_path / "out" / "2023-24" / "sv_rates.csv") in result.output
     assert "Incidents by placement and period" in result.output
-    assert "Headline, Demo County, 2022/23:" in result.output
+    assert "Headline, Demo County, 2023/24:" in result.output
     assert "per 1,000 residents (95% CI" in result.output
     assert "vs England: " in result.output and "38.1 per 1,000 in 2022/23" in result.output
-    assert "vs 2021/22: " in result.output  # both whole years: compared
+    assert "vs 2022/23: " in result.output  # both whole years: compared
 
 
 def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:

@@ -6,7 +6,14 @@ from dagster_duckdb import DuckDBResource
 
 from outputs.publish import latest_period, publish_first_outputs, staging_dir, swap_in_staged
 from pipelines.defs.geography.assets import geography_coverage
+from pipelines.defs.hotspots.assets import (
+    concentration,
+    emerging_hotspots,
+    hotspot_grid,
+    hotspots,
+)
 from pipelines.defs.rates.assets import sv_rates
+from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.resources import SNASettings
 from pipelines.runs import record_end
 from transforms.coverage import COVERAGE_TABLE
@@ -54,7 +61,18 @@ def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFra
 
 
 # Every asset that writes a `build.*` table, directly or through the outputs made from it.
-BUILT_BY = [sv_rates, geography_coverage, first_outputs]
+BUILT_BY = [
+    sv_rates,
+    geography_coverage,
+    first_outputs,
+    hotspots,
+    hotspot_grid,
+    emerging_hotspots,
+    concentration,
+    risk_factors,
+    risk_correlations_asset,
+    risk_model_asset,
+]
 
 
 @dg.asset(key=["marts", "published"], group_name="reporting", kinds={"duckdb"}, deps=BUILT_BY)
