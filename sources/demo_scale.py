@@ -127,7 +127,6 @@ class ScaledManifest:
     n_malformed_rows: int
     n_unlocated: int
     n_outside_force: int
-    lines: dict[str, int] = field(default_factory=dict)  # data lines per police file (abs path)
 
     def summary(self) -> str:
         """One plain sentence of what was written, for the CLI and the benchmark."""
@@ -143,7 +142,8 @@ class ScaledManifest:
 
     @property
     def csv_paths(self) -> tuple[Path, ...]:
-        """Every CSV input the settings name (lookup and population may be the shared files)."""
+        """Every CSV input the settings name (for all of England and Wales the lookup is the
+        shared ONS file itself)."""
         return (
             self.lookup,
             self.population,
@@ -200,6 +200,8 @@ class _Files:
         self.rows: dict[Path, int] = {}
 
     def write(self, path: Path, lines: pa.Array, start: int, stop: int) -> None:
+        """Append lines[start:stop] (a pyarrow string array from `_lines`) to path."""
+        assert lines.type == pa.string(), "32-bit offsets expected: keep chunks under 2 GB of text"
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset :]
         data = lines.buffers()[2]
         new = path not in self.rows
@@ -274,7 +276,9 @@ def _urban_and_hotspots(areas: sg.Areas, persons: np.ndarray) -> tuple[np.ndarra
     return urban, nte
 
 
-def _latent(areas: sg.Areas, persons: np.ndarray, urban: np.ndarray, rng: np.random.Generator):
+def _latent(
+    areas: sg.Areas, persons: np.ndarray, urban: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Deprivation latent (mean 0, sd 1): density, regional variation, district effect, noise."""
     n = len(areas)
     ld = np.log(persons / areas.area_km2)
@@ -941,9 +945,6 @@ def write_scaled_demo(
         n_malformed_rows=len(run.malformed),
         n_unlocated=counts["unlocated_extract_rows"],
         n_outside_force=counts["outside_force_rows"],
-        lines={
-            str(p): r for files_ in (run.extract, run.police_uk) for p, r in files_.rows.items()
-        },
     )
 
 

@@ -11,28 +11,15 @@ import csv
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
 from sources import demo_scale
 from tests.pipelines.conftest import materialize
+from tests.pipelines.test_demo_pipeline import csv_records, query
 
 runner = CliRunner()
-
-
-def csv_records(path: Path) -> int:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return sum(1 for row in csv.reader(handle) if row) - 1
-
-
-def query(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def assert_reconciles_and_adds_up(out: Path, database: Path) -> None:
