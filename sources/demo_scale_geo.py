@@ -165,14 +165,21 @@ def synthetic_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, shap
     n_city = round(0.27 * n)
     n_town = round(0.18 * n)
     n_rural = n - n_city - n_town
+    lo, hi = np.array([x0 + 50, y0 + 50]), np.array([x0 + width - 50, y0 + height - 50])
     pts = []
     for count, k, lsoa_km2 in ((n_city, n_cities, 0.5), (n_town, n_towns, 0.9)):
         sizes = rng.multinomial(count, rng.dirichlet(np.full(k, 2.0)))
-        cx = rng.uniform(x0 + 0.1 * width, x0 + 0.9 * width, k)
-        cy = rng.uniform(y0 + 0.1 * height, y0 + 0.9 * height, k)
+        cx = rng.uniform(x0 + 0.2 * width, x0 + 0.8 * width, k)
+        cy = rng.uniform(y0 + 0.2 * height, y0 + 0.8 * height, k)
         for s, x, y in zip(sizes, cx, cy, strict=True):
             sd = np.sqrt(max(s, 1) * lsoa_km2 * 1e6 / np.pi) / 1.6
-            pts.append(np.column_stack([rng.normal(x, sd, s), rng.normal(y, sd, s)]))
+            town = rng.normal((x, y), sd, (s, 2))
+            for _ in range(20):  # redraw what falls off the map rather than pile it on the edge
+                off = ((town < lo) | (town > hi)).any(axis=1)
+                if not off.any():
+                    break
+                town[off] = rng.normal((x, y), sd, (int(off.sum()), 2))
+            pts.append(town)
     spacing = np.sqrt(width * height / n_rural)
     xs = np.arange(x0 + spacing / 2, x0 + width, spacing)
     ys = np.arange(y0 + spacing / 2, y0 + height, spacing)
@@ -188,7 +195,6 @@ def synthetic_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, shap
             [rng.uniform(x0, x0 + width, missing), rng.uniform(y0, y0 + height, missing)]
         )
         points = np.vstack([points, extra])
-    lo, hi = np.array([x0 + 50, y0 + 50]), np.array([x0 + width - 50, y0 + height - 50])
     return np.clip(points, lo, hi), outline
 
 

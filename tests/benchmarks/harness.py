@@ -65,7 +65,7 @@ STAGE_OF: tuple[tuple[str, str], ...] = (
     ("*placement*", "placement"),
     ("*placed*", "placement"),
     ("*geocode*", "placement"),
-    ("core/incidents", "classify"),
+    ("core/incidents*", "classify"),
     ("*unknown_offence_codes*", "classify"),
     ("*classif*", "classify"),
     ("*sv_rates*", "rates"),
