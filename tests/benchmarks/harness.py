@@ -714,7 +714,8 @@ def print_report(results: dict[str, Any], path: Path) -> None:
         table.add_row(
             f"[bold]whole run[/bold] ({status})", _s(p["wall_s"]), _gb(p["peak_rss_gb"]), ""
         )
-        table.add_row("ingest + placement + classify + rates", _s(p["core_s"]), "", "")
+        partial = "" if p["ok"] else " [red](partial: the run did not finish)[/red]"
+        table.add_row(f"ingest + placement + classify + rates{partial}", _s(p["core_s"]), "", "")
         bare, ref = size["bare_read"], size["pandas_reference"]
         table.add_row(
             f"(a) bare read, {bare.get('faster', '?')} (pyarrow {_s(bare.get('pyarrow_s'))},"
