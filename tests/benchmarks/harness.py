@@ -441,8 +441,8 @@ def add_one_month(
     base = run_dir / "data"
     held_back: list[tuple[Path, Path]] = []
     for src in data_dir.rglob("*"):
-        if src.is_dir() or src.name in ("bench_stamp.json",):
-            continue
+        if src.is_dir() or src.name == "bench_stamp.json" or ".duckdb" in src.name:
+            continue  # inputs only (someone may have run sna run in the data folder)
         dst = base / src.relative_to(data_dir)
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.parent.name == month and src.parent.parent.name == "police_uk":
