@@ -45,6 +45,10 @@ Geography = Literal["lsoa21", "lsoa11"]
 INPUT_KEYS = tuple(spec.key for spec in INPUTS)
 REQUIRED_INPUTS = tuple(spec.key for spec in INPUTS if spec.required)
 POLICE_INPUTS = ("police_extract", "police_uk")
+# Hotspot and risk analysis (transforms.hotspots, transforms.risk; defaults documented there).
+DEFAULT_PERMUTATIONS = 9999
+DEFAULT_SEED = 20240401
+DEFAULT_MODEL_TERMS = ("income", "young_people_share", "asb_rate")
 
 
 class SettingsError(ValueError):
@@ -88,6 +92,12 @@ class _SettingsFile(BaseModel):
     report_periods: list[str] | None = None
     audience: Audience | None = None  # None: config/disclosure.yaml's default_audience
     geography: Geography | None = None  # None: the boundaries' own vintage
+    hotspot_permutations: int = Field(default=DEFAULT_PERMUTATIONS, ge=0)
+    hotspot_seed: int = Field(default=DEFAULT_SEED, ge=0)
+    hotspot_measures: list[str] = []
+    hotspot_grid_cell_m: int | None = Field(default=None, ge=10)
+    risk_include_crime_domain: bool = False
+    risk_model_terms: list[str] = list(DEFAULT_MODEL_TERMS)
     inputs: _Inputs
     database: str
     output_dir: str
@@ -131,6 +141,16 @@ class Settings:
     geography: Geography | None = None  # None: the boundaries' own vintage
     base_dir: Path = field(default_factory=Path.cwd)
     audience: str | None = None  # None: config/disclosure.yaml's default_audience
+    # Hotspots: Local Moran's conditional permutations and the seed of every permutation and
+    # simulation; measures analysed besides the headline; the grid cell (None: the rule in
+    # transforms/grid.py).
+    hotspot_permutations: int = DEFAULT_PERMUTATIONS
+    hotspot_seed: int = DEFAULT_SEED
+    hotspot_measures: tuple[str, ...] = ()
+    hotspot_grid_cell_m: int | None = None
+    # Risk factors: include the circular IMD crime domain (flagged), and the model's terms.
+    risk_include_crime_domain: bool = False
+    risk_model_terms: tuple[str, ...] = DEFAULT_MODEL_TERMS
 
     @property
     def rates_source(self) -> str:
@@ -151,6 +171,12 @@ _MESSAGES = {
     "population_year": "'population_year' must be a year such as 2022",
     "audience": "'audience' must be one of ['public', 'partner']",
     "geography": "'geography' must be lsoa21 or lsoa11 (the vintage of the boundaries)",
+    "hotspot_permutations": "'hotspot_permutations' must be a whole number >= 0",
+    "hotspot_seed": "'hotspot_seed' must be a whole number >= 0",
+    "hotspot_grid_cell_m": "'hotspot_grid_cell_m' must be a whole number of metres >= 10",
+    "risk_include_crime_domain": "'risk_include_crime_domain' must be true or false",
+    "hotspot_measures": "'hotspot_measures' must be a list of measure names",
+    "risk_model_terms": "'risk_model_terms' must be a list of factor or domain names",
 }
 
 
@@ -224,4 +250,10 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         geography=parsed.geography,
         base_dir=base,
         audience=audience,
+        hotspot_permutations=parsed.hotspot_permutations,
+        hotspot_seed=parsed.hotspot_seed,
+        hotspot_measures=tuple(parsed.hotspot_measures),
+        hotspot_grid_cell_m=parsed.hotspot_grid_cell_m,
+        risk_include_crime_domain=parsed.risk_include_crime_domain,
+        risk_model_terms=tuple(parsed.risk_model_terms),
     )

@@ -197,9 +197,9 @@ def build_sv_rates(
         [(s.name, s.denominator, i) for i, s in enumerate(specs)],
         columns=["measure", "denominator", "ord"],
     )
-    notes = england_notes or {}
-    england = pd.DataFrame(
-        [(p, m, float(r), notes.get((p, m))) for (p, m), r in (england_rates or {}).items()],
+    rates, notes = england_rates or {}, england_notes or {}
+    england = pd.DataFrame(  # a note without a rate: why that period was not compared
+        [(p, m, rates.get((p, m)), notes.get((p, m))) for p, m in {*rates, *notes}],
         columns=["period", "measure", "rate", "basis"],
     ).astype({"period": "str", "measure": "str", "rate": "float64", "basis": "str"})
     described = pd.DataFrame(

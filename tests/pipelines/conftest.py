@@ -60,9 +60,9 @@ def materialize(settings_path: Path) -> tuple[Settings, dg.ExecuteInProcessResul
 
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 60-LSOA, 24-month demo county (two financial years)."""
+    """A 60-LSOA, 36-month demo county: three financial years, the fewest emerging hotspots need."""
     folder = tmp_path_factory.mktemp("demo")
-    write_demo_county(folder, n_lsoas=60, months=24)
+    write_demo_county(folder, n_lsoas=60, months=36)
     return folder
 
 

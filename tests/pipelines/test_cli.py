@@ -35,10 +35,10 @@ def test_run_prints_progress_and_only_the_files_this_run_wrote(
     assert "old.csv" not in result.output and "public" not in result.output.split("Outputs")[-1]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["partner", "public"]
     assert "Incidents by placement and period" in result.output
-    assert "Headline, Demo County, 2022/23:" in result.output
+    assert "Headline, Demo County, 2023/24:" in result.output
     assert "per 1,000 residents (95% CI" in result.output
     assert "vs England: " in result.output and "38.1 per 1,000 in 2022/23" in result.output
-    assert "vs 2021/22: " in result.output  # both whole years: compared
+    assert "vs 2022/23: " in result.output  # both whole years: compared
 
 
 def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:

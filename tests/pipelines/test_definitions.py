@@ -10,7 +10,7 @@ import dagster as dg
 from pipelines.definitions import defs
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = {"reference", "ingest", "classify", "geography", "rates", "reporting"}
+GROUPS = {"reference", "ingest", "classify", "geography", "rates", "hotspots", "risk", "reporting"}
 
 
 def test_every_asset_is_in_an_agreed_group_and_every_group_is_used() -> None:

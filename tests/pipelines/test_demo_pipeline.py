@@ -111,7 +111,7 @@ def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> 
     out = demo_run.settings.output_dir
     assert sorted(p.name for p in out.iterdir()) == ["public"]  # the default audience only
     folders = [p for p in (out / "public").iterdir() if p.is_dir()]
-    assert [p.name for p in folders] == ["2022-23"]  # demo starts April 2021, 24 months
+    assert [p.name for p in folders] == ["2023-24"]  # demo starts April 2021, 36 months
     names = sorted(p.name for p in folders[0].iterdir())
     districts = query(
         demo_run.settings.database, "SELECT DISTINCT district_name FROM ref.lsoa ORDER BY 1"
@@ -124,14 +124,14 @@ def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> 
                  "geography_coverage.csv", "manifest.json"):  # fmt: skip
         assert name in names
     manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["audience"] == "public" and manifest["period"] == "2022/23"
+    assert manifest["audience"] == "public" and manifest["period"] == "2023/24"
     assert sorted(f["file"] for f in manifest["files"]) == sorted(set(names) - {"manifest.json"})
     with (folders[0] / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     for column in ("area_level", "rate_per_1000", "ci_lower", "ci_upper", "vs_county",
                    "definition_id", "suppressed", "audience"):  # fmt: skip
         assert column in rows[0]
-    assert {r["period"] for r in rows} == {"2021/22", "2022/23"}
+    assert {r["period"] for r in rows} == {"2021/22", "2022/23", "2023/24"}
     small = [r for r in rows if r["area_level"] == "lsoa" and r["count"] in {"1", "2", "3", "4"}]
     assert small == [] and any(r["count"] == "*" for r in rows)
     assert not list(out.glob(".*")), "no staging folders may be left behind"
@@ -140,7 +140,7 @@ def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> 
 def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) -> None:
     from pypdf import PdfReader
 
-    folder = demo_run.settings.output_dir / "public" / "2022-23"
+    folder = demo_run.settings.output_dir / "public" / "2023-24"
     reader = PdfReader(folder / "map_pack_demo-county.pdf")
     pages = [p.extract_text().replace("\n", " ") for p in reader.pages]
     assert len(pages) == 11
@@ -151,7 +151,7 @@ def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) 
     for n, (text, title) in enumerate(zip(pages, expected, strict=True), start=1):
         assert title in text and f"Page {n} of 11" in text
         assert "PUBLIC: small numbers suppressed" in text and "norfolk-2024" in text
-    assert "Not available in this run" in pages[3]  # no hotspot table is built yet
+    assert "Getis-Ord Gi*" in pages[3] and "Not available in this run" not in pages[3]
     assert "Rate by year" in pages[4] and "Rate by deprivation decile" in pages[8]
     assert "Not in the rates" in pages[2] or "was located in the area" in pages[2]
     assert reader.metadata.title.startswith("Serious violence map pack: Demo County")
@@ -160,7 +160,7 @@ def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) 
 def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -> None:
     import pyogrio
 
-    path = demo_run.settings.output_dir / "public" / "2022-23" / "sna.gpkg"
+    path = demo_run.settings.output_dir / "public" / "2023-24" / "sna.gpkg"
     layers = dict(pyogrio.list_layers(path))
     assert {"lsoa", "ward", "district"} <= set(layers)
     lsoa = pyogrio.read_dataframe(path, layer="lsoa")
@@ -171,7 +171,7 @@ def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -
 
 
 def test_index_html_links_every_file_and_embeds_the_map(demo_run: Run) -> None:
-    folder = demo_run.settings.output_dir / "public" / "2022-23"
+    folder = demo_run.settings.output_dir / "public" / "2023-24"
     html = (folder / "index.html").read_text(encoding="utf-8")
     for f in folder.iterdir():
         if f.name not in ("index.html", "manifest.json"):
@@ -325,7 +325,7 @@ def test_coverage_is_per_period_and_says_how_each_incident_was_placed(demo_run: 
         " FROM marts.geography_coverage GROUP BY ALL ORDER BY ALL",
     )
     assert {(source, period) for source, period, *_ in rows} == {
-        (s, p) for s in ("police", "police_uk") for p in ("2021/22", "2022/23")
+        (s, p) for s in ("police", "police_uk") for p in ("2021/22", "2022/23", "2023/24")
     }
     assert {months for _, _, months, *_ in rows} == {12}
     assert {(status, placement) for _, _, _, status, placement, _ in rows} == {
@@ -358,7 +358,7 @@ def test_full_years_are_compared_with_england_and_say_on_what_basis(demo_run: Ru
         assert vs == expected, (level, period)
         assert basis.startswith("England 38.1 per 1,000 in 2022/23 (england-sna-2023, 2023-11)")
         assert "definition differs from this run's (norfolk-2024)" in basis
-        assert months in ("2021-04 to 2022-03", "2022-04 to 2023-03")
+        assert months in ("2021-04 to 2022-03", "2022-04 to 2023-03", "2023-04 to 2024-03")
         assert conversion == "as_published"
     others = {(vs, basis) for _, _, m, _, _, vs, basis, _, _ in rows if m != "all_serious_violence"}
     assert others == {(None, None)}

@@ -19,3 +19,12 @@ def test_notebook_runs_on_the_demo_database(demo_run: Run) -> None:
     assert "norfolk-2024" in cell_output_text(notebook, "definition")
     assert rejects > 0 and "police" in cell_output_text(notebook, "quarantine")
     assert "no_lsoa" in cell_output_text(notebook, "coverage")
+    with duckdb.connect(str(database), read_only=True) as con:
+        top = con.execute(
+            "SELECT area_name FROM marts.hotspots WHERE area_level = 'lsoa' AND gi_bin >= 2"
+            " AND value_type = 'rate_per_1000' AND period = '2023/24' ORDER BY gi_z DESC LIMIT 1"
+        ).fetchone()[0]
+    assert top in cell_output_text(notebook, "hotspots")
+    assert "persistent hot spot" in cell_output_text(notebook, "emerging")
+    assert "imd_score" in cell_output_text(notebook, "correlations")
+    assert "income_score" in cell_output_text(notebook, "correlations")  # the model's terms

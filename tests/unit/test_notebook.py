@@ -1,7 +1,8 @@
 """The analyst notebook runs top to bottom against a built database, read-only, and is stored clean.
 
 `build_fixture_db` writes a tiny database with the shapes the pipeline builds (ref.lsoa,
-marts.sv_rates, quarantine.rejects, ref.sv_definition, marts.geography_coverage). To run the notebook against the database the
+marts.sv_rates, quarantine.rejects, ref.sv_definition, marts.geography_coverage, and the hotspot,
+concentration and risk marts made by the real transforms). To run the notebook against the database the
 real pipeline built instead, set SNA_TEST_DATABASE to its path: expected names are read from it.
 """
 
@@ -19,6 +20,7 @@ import shapely
 from nbclient import NotebookClient
 from shapely.geometry import box
 
+from tests.unit.analysis_fixture import add_analysis_tables
 from transforms.rates import RATE_COLUMNS
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "sna_walkthrough.ipynb"
@@ -134,6 +136,7 @@ def build_fixture_db(path: Path, *, source: str = "police", rejects: bool = True
             con.register("frame", frame)
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
             con.unregister("frame")
+        add_analysis_tables(con, lsoa, rates)
     finally:
         con.close()
     return path
@@ -200,6 +203,25 @@ def test_notebook_picks_latest_full_year_and_draws_the_map(executed, database):
         assert "age outside 0..120" in cell_output_text(executed, "quarantine")
     map_cell = next(c for c in executed.cells if "county-map" in c.metadata.get("tags", []))
     assert any("image/png" in out.get("data", {}) for out in map_cell.outputs)
+
+
+def test_notebook_shows_hotspots_concentration_and_risk(executed, database):
+    with duckdb.connect(str(database), read_only=True) as con:
+        hot = con.execute(
+            "SELECT area_name FROM marts.hotspots WHERE gi_bin >= 2 AND area_level = 'lsoa'"
+            " AND value_type = 'rate_per_1000' ORDER BY gi_z DESC LIMIT 1"
+        ).fetchall()
+    hotspots = cell_output_text(executed, "hotspots")
+    assert "hot and" in hotspots and "Top five hotspots" in hotspots and "queen" in hotspots
+    if hot:
+        assert hot[0][0] in hotspots
+    for tag in ("hotspot-map", "grid-map", "concentration"):
+        cell = next(c for c in executed.cells if tag in c.metadata.get("tags", []))
+        assert any("image/png" in out.get("data", {}) for out in cell.outputs), tag
+    assert "share_of_incidents" in cell_output_text(executed, "concentration")
+    assert "imd_score" in cell_output_text(executed, "correlations")
+    # the fixture has two full years and a part year: too few for emerging hotspots, and it says so
+    assert "at least three full years" in cell_output_text(executed, "emerging")
 
 
 def test_notebook_is_stored_without_outputs():

@@ -101,3 +101,31 @@ def test_audience_and_report_periods_are_read_and_checked(
         load_settings(write(tmp_path, MINIMAL + "audience: press\n"), base_dir=tmp_path)
     with pytest.raises(SettingsError, match="report_periods"):
         load_settings(write(tmp_path, MINIMAL + "report_periods: ['22/23']\n"), base_dir=tmp_path)
+
+
+def test_hotspot_and_risk_settings_have_defaults_and_are_validated(tmp_path: Path) -> None:
+    from transforms import hotspots, risk
+
+    defaults = load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path)
+    assert defaults.hotspot_permutations == hotspots.DEFAULT_PERMUTATIONS
+    assert defaults.hotspot_seed == hotspots.DEFAULT_SEED
+    assert defaults.risk_model_terms == risk.DEFAULT_MODEL_TERMS
+    assert defaults.hotspot_grid_cell_m is None and not defaults.risk_include_crime_domain
+    text = MINIMAL + (
+        "hotspot_permutations: 999\nhotspot_seed: 7\nhotspot_measures: [robbery]\n"
+        "hotspot_grid_cell_m: 250\nrisk_include_crime_domain: true\nrisk_model_terms: [imd]\n"
+    )
+    chosen = load_settings(write(tmp_path, text), base_dir=tmp_path)
+    assert (chosen.hotspot_permutations, chosen.hotspot_seed) == (999, 7)
+    assert chosen.hotspot_measures == ("robbery",) and chosen.hotspot_grid_cell_m == 250
+    assert chosen.risk_include_crime_domain and chosen.risk_model_terms == ("imd",)
+    for bad, message in [
+        ("hotspot_permutations: many", "whole number"),
+        ("hotspot_grid_cell_m: 5", "whole number of metres >= 10"),
+        ("risk_include_crime_domain: maybe", "true or false"),
+        ("hotspot_measures: robbery", "list of measure names"),
+        ("hotspot_permutation: 999", "did you mean 'hotspot_permutations'"),
+    ]:
+        path = write(tmp_path, MINIMAL + bad + "\n")
+        with pytest.raises(SettingsError, match=message):
+            load_settings(path, base_dir=tmp_path)

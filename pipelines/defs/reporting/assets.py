@@ -27,7 +27,14 @@ from outputs.publish import (
 )
 from pipelines import reporting
 from pipelines.defs.geography.assets import geography_coverage
+from pipelines.defs.hotspots.assets import (
+    concentration,
+    emerging_hotspots,
+    hotspot_grid,
+    hotspots,
+)
 from pipelines.defs.rates.assets import sv_rates
+from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 from pipelines.runs import record_end
@@ -38,7 +45,17 @@ from transforms.disclosure_check import check_published
 
 # Every asset that writes a `build.*` table: the outputs are rendered after all of them, and
 # `publish` runs only when all of them and their blocking checks have passed. Append yours here.
-BUILT_BY = [sv_rates, geography_coverage]
+BUILT_BY = [
+    sv_rates,
+    geography_coverage,
+    hotspots,
+    hotspot_grid,
+    emerging_hotspots,
+    concentration,
+    risk_factors,
+    risk_correlations_asset,
+    risk_model_asset,
+]
 
 
 @dg.asset(

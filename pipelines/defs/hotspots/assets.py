@@ -1,0 +1,214 @@
+"""Where serious violence concentrates: area and point hotspots, emerging hotspots, concentration."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import duckdb
+import shapely
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.geography.assets import incident_placement
+from pipelines.defs.rates.assets import sv_rates
+from pipelines.defs.reference.assets import lsoa
+from pipelines.metadata import md_table, table_metadata
+from pipelines.resources import SNASettings
+from pipelines.settings import Settings
+from transforms.concentration import concentration_tables
+from transforms.db import read_geotable, read_table, registered, transaction, write_table
+from transforms.emerging import emerging_hotspots as compute_emerging
+from transforms.grid import grid_hotspots
+from transforms.hotspots import HEADLINE, area_hotspots
+
+POINTS_SQL = """
+    SELECT i.period, i.occurred_month, i.x, i.y, i.source
+    FROM core.incidents AS i
+    JOIN ref.lsoa AS l USING (lsoa_code)
+    WHERE i.source = ? AND i.sv_category IS NOT NULL AND i.period IS NOT NULL
+      AND i.x IS NOT NULL AND i.y IS NOT NULL
+"""
+
+
+def analysed_measures(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[list, list]:
+    """The headline plus the settings' `hotspot_measures` that the rates have for this source,
+    and the ones asked for that it does not have (reported, not fatal)."""
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT measure FROM build.sv_rates WHERE source = ?", [settings.rates_source]
+        ).fetchall()
+    }
+    wanted = [HEADLINE, *(m for m in settings.hotspot_measures if m != HEADLINE)]
+    return [m for m in wanted if m in present], [m for m in wanted if m not in present]
+
+
+def source_rates(con: duckdb.DuckDBPyConnection, settings: Settings, measures: list):
+    """LSOA and ward rows of build.sv_rates for the run's source and the analysed measures."""
+    return con.execute(
+        "SELECT * FROM build.sv_rates WHERE source = ? AND area_level IN ('lsoa', 'ward')"
+        " AND list_contains(?, measure)",
+        [settings.rates_source, measures],
+    ).df()
+
+
+@dg.asset(key=["marts", "hotspots"], group_name="hotspots", kinds={"duckdb"}, deps=[sv_rates, lsoa])
+def hotspots(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Getis-Ord Gi* (as ArcGIS) and Local Moran's I per LSOA and ward, on rates and counts,
+    with Benjamini-Hochberg FDR bins: where serious violence clusters."""
+    settings = sna.load()
+    started = time.perf_counter()
+    with duckdb.get_connection() as con:
+        measures, missing = analysed_measures(con, settings)
+        rates = source_rates(con, settings, measures)
+        areas = read_geotable(con, "ref.lsoa")
+        table = area_hotspots(
+            rates,
+            areas,
+            measures,
+            permutations=settings.hotspot_permutations,
+            seed=settings.hotspot_seed,
+        )
+        write_table(con, "build.hotspots", table)
+    lsoa_rates = table[
+        (table["area_level"] == "lsoa")
+        & (table["value_type"] == "rate_per_1000")
+        & (table["measure"] == HEADLINE)
+    ]
+    summary = (
+        lsoa_rates.assign(hot=lsoa_rates["gi_bin"] >= 2, cold=lsoa_rates["gi_bin"] <= -2)
+        .groupby("period")[["hot", "cold"]]
+        .sum()
+        .reset_index()
+    )
+    latest = lsoa_rates[lsoa_rates["period"] == lsoa_rates["period"].max()]
+    top = latest[latest["gi_bin"] >= 2].sort_values("gi_z", ascending=False).head(5)
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            table,
+            "build.hotspots",
+            measures=", ".join(measures),
+            measures_not_available=", ".join(missing) or "none",
+            permutations=settings.hotspot_permutations,
+            seed=settings.hotspot_seed,
+            weights=str(table["weights"].iloc[0]) if len(table) else "",
+            hot_and_cold_lsoas_95=md_table(summary.rename(columns=str)),
+            top_five_hotspots=md_table(
+                top[["area_code", "area_name", "period", "value", "gi_z", "gi_q", "lisa_quadrant"]]
+            ),
+            seconds=round(time.perf_counter() - started, 1),
+        )
+    )
+
+
+@dg.asset(
+    key=["marts", "hotspot_grid"],
+    group_name="hotspots",
+    kinds={"duckdb"},
+    deps=[incident_placement, lsoa],
+)
+def hotspot_grid(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Located serious-violence incidents on a regular grid: counts, quartic KDE and Gi* per cell."""
+    settings = sna.load()
+    started = time.perf_counter()
+    with duckdb.get_connection() as con:
+        points = con.execute(POINTS_SQL, [settings.rates_source]).df()
+        areas = read_geotable(con, "ref.lsoa")
+        area = shapely.union_all(areas.geometry.make_valid().to_numpy())
+        table = grid_hotspots(
+            points, area, settings.hotspot_grid_cell_m, areas.geometry.area.to_numpy()
+        )
+        write_table(con, "build.hotspot_grid", table)
+    per_period = (
+        table.assign(hot=table["gi_bin"] >= 2)
+        .groupby("period")
+        .agg(points=("count", "sum"), cells=("cell_id", "size"), hot_cells_95=("hot", "sum"))
+        .reset_index()
+    )
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            table.drop(columns="geometry"),
+            "build.hotspot_grid",
+            cell_size_m=float(table["cell_size_m"].iloc[0]) if len(table) else 0.0,
+            cell_size_rule="settings"
+            if settings.hotspot_grid_cell_m
+            else "min(sfhotspot 1/50 side, 10th-percentile LSOA side, 1 km)",
+            kde_bandwidth_m=", ".join(str(b) for b in table["kde_bandwidth_m"].unique()),
+            per_period=md_table(per_period),
+            located_points=len(points),
+            seconds=round(time.perf_counter() - started, 1),
+        )
+    )
+
+
+@dg.asset(
+    key=["marts", "emerging_hotspots"], group_name="hotspots", kinds={"duckdb"}, deps=[hotspots]
+)
+def emerging_hotspots(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """ArcGIS Emerging Hot Spot categories from each full year's Gi* and a Mann-Kendall trend."""
+    with duckdb.get_connection() as con:
+        yearly = read_table(con, "build.hotspots")
+        table = compute_emerging(yearly)
+        write_table(con, "build.emerging_hotspots", table)
+    full_years = sorted(yearly.loc[yearly["months"] >= 12, "period"].unique())
+    categories = (
+        table.groupby(["area_level", "value_type", "category"]).size().rename("areas").reset_index()
+    )
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            table,
+            "build.emerging_hotspots",
+            full_years=", ".join(full_years) or "none",
+            note="needs at least 3 full years" if len(full_years) < 3 else "",
+            categories=md_table(categories, rows=40),
+        )
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["marts", "concentration"], group_name="hotspots", kinds={"duckdb"}, deps=[sv_rates]
+        ),
+        dg.AssetSpec(
+            ["marts", "lorenz_curve"], group_name="hotspots", kinds={"duckdb"}, deps=[sv_rates]
+        ),
+    ]
+)
+def concentration(sna: SNASettings, duckdb: DuckDBResource):
+    """Share of serious violence in the top 1/5/10/20% of LSOAs against their share of residents
+    and land; Lorenz curve; Gini, generalised Gini and a random-allocation baseline."""
+    settings = sna.load()
+    with duckdb.get_connection() as con:
+        measures, _ = analysed_measures(con, settings)
+        rates = source_rates(con, settings, measures)
+        areas = con.execute("SELECT lsoa_code, area_km2 FROM ref.lsoa").df()
+        shares, lorenz = concentration_tables(rates, areas, measures, seed=settings.hotspot_seed)
+        with transaction(con), registered(con, _shares=shares, _lorenz=lorenz):
+            con.execute("CREATE OR REPLACE TABLE build.concentration AS SELECT * FROM _shares")
+            con.execute("CREATE OR REPLACE TABLE build.lorenz_curve AS SELECT * FROM _lorenz")
+    headline = shares[shares["measure"] == HEADLINE]
+    yield dg.MaterializeResult(
+        asset_key=["marts", "concentration"],
+        metadata=table_metadata(
+            shares,
+            "build.concentration",
+            headline=md_table(
+                headline[
+                    [
+                        "period",
+                        "top_percent",
+                        "share_of_incidents",
+                        "share_of_population",
+                        "share_of_area",
+                        "gini",
+                        "generalised_gini",
+                        "gini_random_baseline",
+                    ]
+                ]
+            ),
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key=["marts", "lorenz_curve"], metadata=table_metadata(lorenz, "build.lorenz_curve")
+    )
