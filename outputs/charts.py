@@ -3,6 +3,7 @@ risk-factor correlations. Each draws on a given Axes and returns nothing."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -158,12 +159,17 @@ def correlation_chart(ax, correlations: pd.DataFrame) -> None:
     ax.scatter(est[~sig], y[~sig], facecolor="white", edgecolor=AREA_COLOUR, zorder=3, s=28,
                label="not significant")  # fmt: skip
     labels = []
-    for factor, circular in zip(c["factor"], c.get("circular", [False] * len(c)), strict=True):
+    given = c["label"] if "label" in c else [None] * len(c)
+    for factor, circular, text in zip(
+        c["factor"], c.get("circular", [False] * len(c)), given, strict=True
+    ):
         label = FACTOR_LABELS.get(str(factor), str(factor).replace("_", " "))
+        if isinstance(text, str) and text:  # the analysis's own words, shortened for the axis
+            label = text.split(" (")[0]
         if bool(circular) and "circular" not in label:
             label += " (circular)"
         labels.append(label)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, ["\n".join(textwrap.wrap(label, 30)) for label in labels])
     ax.axvline(0, color="#999999", lw=0.8)
     ax.set_xlim(-1, 1)
     ax.set_xticks([-1, -0.5, 0, 0.5, 1])

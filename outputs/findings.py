@@ -44,6 +44,28 @@ class PeriodInfo:
         return f"{self.period} (part year: {self.month_span}, {self.months} months)"
 
 
+HOTSPOT_VALUE_TYPES = (
+    "count",
+    "rate_per_1000",
+)  # Gi* on offence counts first, as police analysts map
+
+
+def hotspot_rows(
+    hotspots: pd.DataFrame, *, period: str, measure: str = HEADLINE, level: str = "lsoa"
+) -> pd.DataFrame:
+    """One row per area of a period's hotspot results: the offence-count analysis when the table
+    holds several value types (count, rate), else whichever it holds."""
+    h = hotspots[
+        (hotspots["area_level"] == level)
+        & (hotspots["period"].astype(str) == period)
+        & (hotspots["measure"] == measure)
+    ]
+    if "value_type" in h.columns and h["value_type"].nunique() > 1:
+        present = [v for v in HOTSPOT_VALUE_TYPES if v in set(h["value_type"])]
+        h = h[h["value_type"] == (present[0] if present else h["value_type"].iloc[0])]
+    return h.drop_duplicates("area_code")
+
+
 def period_infos(rates: pd.DataFrame, months: pd.DataFrame | None = None) -> dict[str, PeriodInfo]:
     """PeriodInfo per period, from `months` (period, months, first_month, last_month) when given,
     else from the rates' `months` column."""
@@ -180,11 +202,7 @@ def key_findings(
             "concentration table was not built)."
         )
     if hotspots is not None and len(hotspots):
-        h = hotspots[
-            (hotspots["period"].astype(str) == period)
-            & (hotspots["measure"] == measure)
-            & (hotspots["area_level"] == "lsoa")
-        ]
+        h = hotspot_rows(hotspots, period=period, measure=measure)
         if area_level != "county":
             h = h[h["area_code"].isin(_children(rates, "lsoa", area_level, area_code))]
         hot = int((pd.to_numeric(h["gi_bin"], errors="coerce") >= 2).sum())

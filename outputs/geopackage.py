@@ -13,7 +13,7 @@ import pyogrio
 import shapely
 
 from outputs import maps
-from outputs.findings import HEADLINE
+from outputs.findings import HEADLINE, hotspot_rows
 from outputs.tables import atomic_path
 
 if TYPE_CHECKING:
@@ -60,11 +60,7 @@ def area_layer(pub: Publication, level: str, period: str) -> gpd.GeoDataFrame:
     layer = shapes.merge(rows[cols], on="area_code", how="left")
     hot = pub.tables.get("hotspots")
     if hot is not None and len(hot):
-        h = hot[
-            (hot["area_level"] == level)
-            & (hot["period"].astype(str) == period)
-            & (hot["measure"] == HEADLINE)
-        ]
+        h = hotspot_rows(hot, period=period, level=level)
         keep = [c for c in HOTSPOT_COLUMNS if c in h.columns]
         layer = layer.merge(h[["area_code", *keep]], on="area_code", how="left")
         if "gi_bin" in layer:

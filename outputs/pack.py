@@ -26,7 +26,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from outputs import charts, maps
-from outputs.findings import HEADLINE, PeriodInfo, coverage_note, key_findings, previous_complete
+from outputs.findings import (
+    HEADLINE,
+    PeriodInfo,
+    coverage_note,
+    hotspot_rows,
+    key_findings,
+    previous_complete,
+)
 from outputs.style import (
     A4_LANDSCAPE,
     ACCENT,
@@ -418,11 +425,7 @@ def _hotspot_bins(ctx: _Context) -> np.ndarray | None:
     h = ctx.data.table("hotspots")
     if h is None:
         return None
-    h = h[
-        (h["area_level"] == "lsoa")
-        & (h["period"].astype(str) == ctx.period)
-        & (h["measure"] == HEADLINE)
-    ]
+    h = hotspot_rows(h, period=ctx.period)
     if h.empty:
         return None
     bins = pd.to_numeric(h.set_index("area_code")["gi_bin"], errors="coerce")
@@ -560,7 +563,9 @@ def _hotspot_method(data: PackData) -> str:
     h = data.table("hotspots")
     if h is None:
         return f"Hot spots: not available in this run ({data.why_missing('hotspots')})."
-    row = h.iloc[0]
+    row = hotspot_rows(h, period=str(h["period"].iloc[0]), level=str(h["area_level"].iloc[0])).iloc[
+        0
+    ]
 
     def get(column: str, default: str = "not stated") -> str:
         value = row.get(column)
@@ -570,8 +575,12 @@ def _hotspot_method(data: PackData) -> str:
             else str(value)
         )
 
+    method = get("method", "Getis-Ord Gi*").split("; Local Moran")[0]
+    value = {"count": "offence counts", "rate_per_1000": "rates per 1,000"}.get(
+        get("value_type", ""), get("value_type", "rates")
+    )
     return (
-        f"Method: {get('method', 'Getis-Ord Gi*')} on {get('value_type', 'rates')}; weights "
+        f"Method: {method} on {value}; weights "
         f"{get('weights')}; {get('permutations')} permutations (seed {get('seed')}); two-sided p "
         f"from z; FDR: {get('fdr', 'Benjamini-Hochberg')}; bins at 90/95/99% confidence."
     )  # fmt: skip

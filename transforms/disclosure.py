@@ -661,7 +661,7 @@ CELL_TABLES = (
 VALUE_TABLES = {  # table -> (count columns, derived columns hidden with the first count)
     "trends": (("count", "rolling_12m"), ()),
     "time_profile": (("count",), ()),
-    "hotspot_grid": (("count",), ("kde",)),
+    "hotspot_grid": (("count",), ()),  # the kernel density is a smooth surface: it stays
     "proportions": (("numerator", "denominator"), ("proportion", "ci_lower", "ci_upper")),
 }
 
