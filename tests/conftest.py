@@ -29,6 +29,7 @@ SHARED_RUNS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group each test by the whole run it shares, else by its file (module fixtures stay put)."""
     for item in items:
