@@ -69,6 +69,7 @@ class PageMeta:
     definition_hash: str
     source_note: str
     is_proxy: bool
+    run_id: str = ""  # the pipeline run that made the page
 
     @property
     def short_hash(self) -> str:
@@ -223,7 +224,8 @@ def _footer(fig: Figure, meta: PageMeta, page: int, pages: int) -> None:
     """Definition, source and licence lines, plus the page number, at the bottom of a page."""
     source = (meta.source_note or "").strip()
     lines = [
-        f"Definition: {meta.definition_id} (sha256 {meta.short_hash})    Period: {meta.period}",
+        f"Definition: {meta.definition_id} (sha256 {meta.short_hash})    Period: {meta.period}"
+        + (f"    Run: {meta.run_id}" if meta.run_id else ""),
         _wrap(source if source.lower().startswith("source") else f"Source: {source}"),
         OGL_ATTRIBUTION + ".  " + OS_ATTRIBUTION + ".",
     ]
@@ -480,6 +482,7 @@ def rates_map_pdf(
     definition_hash: str,
     source_note: str,
     is_proxy: bool,
+    run_id: str,
     path: str | Path,
     scheme: str = "FisherJenks",
     k: int = 5,
@@ -491,15 +494,17 @@ def rates_map_pdf(
     district_table: DataFrame[district_name, count, population, rate_per_1000, ci_lower, ci_upper,
     vs_county], shown in the caller's row order.
     Page 1 is the choropleth, page 2 (onwards) the district table. Text is embedded as TrueType
-    (pdf.fonttype 42) so it can be searched and copied; no creation date, so reruns are identical.
+    (pdf.fonttype 42) so it can be searched and copied. Every page footer and the PDF's Subject name
+    `run_id`, the pipeline run that made it; there is no creation date, so the same run id and data
+    give the same bytes.
     """
     path = Path(path)
-    meta = PageMeta(title, period, definition_id, definition_hash, source_note, is_proxy)
+    meta = PageMeta(title, period, definition_id, definition_hash, source_note, is_proxy, run_id)
     n_table_pages = max(1, math.ceil(len(district_table) / ROWS_PER_TABLE_PAGE))
     pages = 1 + n_table_pages
     subject = (
         f"Serious violence rate per 1,000 by LSOA, {period}; definition {definition_id} "
-        f"(sha256 {definition_hash})"
+        f"(sha256 {definition_hash}); run {run_id}"
         + ("; PROXY: data.police.uk open data, not the local definition" if is_proxy else "")
     )
     metadata = {

@@ -124,9 +124,12 @@ def publish_first_outputs(
     area_name: str,
     definition_id: str,
     definition_hash: str,
+    run_id: str,
     output_dir: Path,
 ) -> Published:
-    """sv_rates.csv (every area, period and measure), coverage CSV and the map PDF for the latest period."""
+    """sv_rates.csv (every area, period and measure), coverage CSV and the map PDF for the latest
+    period. Each names `run_id`, the pipeline run that made it (audit.runs has its inputs): a
+    `run_id` column in the CSVs, the footer and Subject of the PDF."""
     period = latest_period(rates)
     headline = rates[(rates["measure"] == HEADLINE) & (rates["period"] == period)]
     source = str(headline["source"].iloc[0])
@@ -147,8 +150,8 @@ def publish_first_outputs(
     period_text = period if months >= 12 else f"{period} ({months} months of data)"
 
     def write(folder: Path) -> list[Path]:
-        csv = write_csv(with_basis(rates), folder / "sv_rates.csv")
-        cov = write_csv(coverage, folder / "geography_coverage.csv")
+        csv = write_csv(with_basis(rates).assign(run_id=run_id), folder / "sv_rates.csv")
+        cov = write_csv(coverage.assign(run_id=run_id), folder / "geography_coverage.csv")
         pdf = rates_map_pdf(
             lsoa_rates,
             dissolve_districts(lsoa_rates),
@@ -159,6 +162,7 @@ def publish_first_outputs(
             definition_hash=definition_hash,
             source_note=f"{PROXY_NOTE if is_proxy else LOCAL_NOTE} {coverage_note(coverage, source)}",
             is_proxy=is_proxy,
+            run_id=run_id,
             path=folder / f"sv_rate_map_{slug(area_name)}.pdf",
         )
         return [Path(csv), Path(cov), Path(pdf)]

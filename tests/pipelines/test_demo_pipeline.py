@@ -114,7 +114,10 @@ def test_outputs_are_published_for_the_latest_period(demo_run: Run) -> None:
     assert names == ["geography_coverage.csv", "sv_rate_map_demo-county.pdf", "sv_rates.csv"]
     assert (folders[0] / "sv_rate_map_demo-county.pdf").read_bytes().startswith(b"%PDF")
     with (folders[0] / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle))
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    run_ids = {row[header.index("run_id")] for row in rows[1:]}
+    assert run_ids == {demo_run.result.run_id}  # every output names the run that made it
     for column in (
         "area_level",
         "area_code",

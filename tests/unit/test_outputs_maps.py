@@ -27,6 +27,7 @@ from outputs.maps import (
 )
 
 DEFINITION_ID = "norfolk-2024-test"
+RUN_ID = "5f0c7a3e-2d41-4b8e-9a6f-1c2b3d4e5f60"
 DEFINITION_HASH = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
@@ -83,6 +84,7 @@ def write_pack(lsoas, path: Path, *, is_proxy: bool, table: pd.DataFrame | None 
         definition_hash=DEFINITION_HASH,
         source_note="Force crime extract, April 2022 to March 2023",
         is_proxy=is_proxy,
+        run_id=RUN_ID,
         path=path,
     )
 
@@ -200,6 +202,7 @@ def test_pack_has_two_pages_with_definition_source_and_attributions(tmp_path):
         flat = text.replace("\n", " ")
         assert DEFINITION_ID in flat
         assert DEFINITION_HASH[:12] in flat
+        assert f"Run: {RUN_ID}" in flat  # which run made the page (audit.runs has its inputs)
         assert OGL_ATTRIBUTION in flat
         assert OS_ATTRIBUTION in flat
         assert "Force crime extract, April 2022 to March 2023" in flat
@@ -228,6 +231,7 @@ def test_metadata_names_definition_and_output_is_reproducible(tmp_path):
     data = a.read_bytes()
     info = re.search(rb"/Subject \((.*?)\)\n", data).group(1)
     assert DEFINITION_ID.encode() in info and DEFINITION_HASH.encode() in info
+    assert f"run {RUN_ID}".encode() in info
     assert b"/Title" in data
     assert b"/CreationDate" not in data
     assert data == b.read_bytes()

@@ -40,6 +40,7 @@ def first_outputs(
         area_name=settings.area_name,
         definition_id=definition.id,
         definition_hash=definition.hash,
+        run_id=context.run.run_id,
         output_dir=staging_dir(settings.output_dir, context.run.run_id),
     )
     return dg.MaterializeResult(
