@@ -14,6 +14,7 @@ from pipelines.defs.hotspots.assets import (
 )
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.resources import SNASettings
 from pipelines.runs import record_end
 from transforms.coverage import COVERAGE_TABLE
@@ -76,7 +77,13 @@ BUILT_BY = [
 ]
 
 
-@dg.asset(key=["marts", "published"], group_name="reporting", kinds={"duckdb"}, deps=BUILT_BY)
+@dg.asset(
+    key=["marts", "published"],
+    freshness_policy=MARTS_FRESHNESS,
+    group_name="reporting",
+    kinds={"duckdb"},
+    deps=BUILT_BY,
+)
 def publish(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
