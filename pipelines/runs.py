@@ -39,6 +39,8 @@ PACKAGES = (
     "mapclassify",
 )
 
+LAUNCHED_BY_TAG = "sna/launched_by"  # run tag: "sna run"; schedules and sensors have Dagster's own
+
 _held: dict[
     str, tuple[int, int, str]
 ] = {}  # lock path -> (fd, depth, run id): re-entrant per process

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,8 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real public data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# Tests never write into a Dagster instance of the person running them: `sna run` and `sna ui`
+# then keep their run history beside each test's own database (pipelines/instance.py).
+os.environ.pop("DAGSTER_HOME", None)

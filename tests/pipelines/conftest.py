@@ -23,6 +23,15 @@ class Run:
     demo_dir: Path
 
 
+@dataclass(frozen=True)
+class CliRun:
+    """`sna run` as the analyst runs it: its terminal output and where it wrote."""
+
+    settings: Settings
+    output: str
+    exit_code: int
+
+
 def all_definitions() -> list:
     """Every asset and check of the code location (resources come from the test)."""
     from pipelines.definitions import defs
@@ -64,6 +73,21 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo")
     write_demo_county(folder, n_lsoas=60, months=36)
     return folder
+
+
+@pytest.fixture(scope="session")
+def cli_run(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """`sna run` on the small demo county through the command line, recorded in the database's
+    persistent Dagster instance (`.dagster` beside the database) as `make run` records it."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    folder = tmp_path_factory.mktemp("cli_run")
+    settings = write_settings(folder, small_demo)
+    env = {"COLUMNS": "400", "DAGSTER_HOME": None}  # wide lines; the instance beside the database
+    result = CliRunner().invoke(app, ["run", "--settings", str(settings)], env=env)
+    return CliRun(load_settings(settings, base_dir=REPO), result.output, result.exit_code)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from tests.pipelines.conftest import write_settings
+from tests.pipelines.conftest import CliRun, write_settings
 
 runner = CliRunner()
 
@@ -16,17 +16,17 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at the terminal width; keep lines whole
 
 
-def test_run_prints_progress_inputs_and_outputs(small_demo: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "--settings", str(write_settings(tmp_path, small_demo))])
-    assert result.exit_code == 0, result.output
-    assert "done marts.sv_rates" in result.output
-    assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
-    assert str(tmp_path / "out" / "2023-24" / "sv_rates.csv") in result.output
-    assert "Incidents by placement and period" in result.output
-    assert "Headline, Demo County, 2023/24:" in result.output
-    assert "per 1,000 residents (95% CI" in result.output
-    assert "vs England: " in result.output and "38.1 per 1,000 in 2022/23" in result.output
-    assert "vs 2022/23: " in result.output  # both whole years: compared
+def test_run_prints_progress_inputs_and_outputs(cli_run: CliRun) -> None:
+    output = cli_run.output
+    assert cli_run.exit_code == 0, output
+    assert "done marts.sv_rates" in output
+    assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in output
+    assert str(cli_run.settings.output_dir / "2023-24" / "sv_rates.csv") in output
+    assert "Incidents by placement and period" in output
+    assert "Headline, Demo County, 2023/24:" in output
+    assert "per 1,000 residents (95% CI" in output
+    assert "vs England: " in output and "38.1 per 1,000 in 2022/23" in output
+    assert "vs 2022/23: " in output  # both whole years: compared
 
 
 def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:
