@@ -132,12 +132,16 @@ def test_outputs_are_published_for_the_latest_period(demo_run: Run) -> None:
 
 
 def test_audit_run_records_definition_and_input_hashes(demo_run: Run) -> None:
-    [(definition_id, definition_hash, inputs)] = query(
+    [(run_id, status, definition_id, definition_hash, inputs, packages, settings)] = query(
         demo_run.settings.database,
-        "SELECT definition_id, definition_hash, input_hashes FROM audit.runs",
+        "SELECT run_id, status, definition_id, definition_hash, input_hashes, package_versions,"
+        " settings FROM audit.runs",
     )
+    assert (run_id, status) == (demo_run.result.run_id, "success")
     assert definition_id == "norfolk-2024" and len(definition_hash) == 64
     assert len(json.loads(inputs)) >= 5
+    assert {"python", "sna", "dagster", "duckdb", "pandas", "esda"} <= set(json.loads(packages))
+    assert json.loads(settings)["area_name"] == "Demo County"
 
 
 def test_a_failing_blocking_check_publishes_nothing(small_demo: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ def audit_runs(database) -> list[tuple]:
     con = duckdb.connect(str(database), read_only=True)
     try:
         return con.execute(
-            "SELECT run_id, status FROM audit.runs ORDER BY started_at"
+            "SELECT run_id, status, launched_by FROM audit.runs ORDER BY started_at"
         ).fetchall()
     finally:
         con.close()
@@ -33,8 +33,8 @@ def test_the_instance_lives_beside_the_database_unless_dagster_home_is_set(
 
 def test_sna_run_shows_in_the_persistent_instance_with_its_checks(cli_run: CliRun) -> None:
     assert cli_run.exit_code == 0, cli_run.output
-    [(run_id, status), *_] = audit_runs(cli_run.settings.database)
-    assert status == "success"
+    [(run_id, status, launched_by), *_] = audit_runs(cli_run.settings.database)
+    assert (status, launched_by) == ("success", "sna run")
     expected_checks = {key.name for key in defs().resolve_asset_graph().asset_check_keys}
     assert (cli_run.settings.database.parent / INSTANCE_FOLDER / "dagster.yaml").is_file()
     with open_instance(cli_run.settings.database) as instance:

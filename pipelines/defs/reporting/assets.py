@@ -16,7 +16,7 @@ from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.resources import SNASettings
-from pipelines.runs import record_end
+from pipelines.runs import input_hashes, record_end
 from transforms.coverage import COVERAGE_TABLE
 from transforms.db import publish_build, read_geotable, read_table
 from transforms.definition import load_definition
@@ -105,7 +105,7 @@ def audit_run(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     """What makes this refresh repeatable: definition hash, settings, input file hashes and package
     versions, recorded with the run's outcome (failed runs are recorded by `pipelines.runs`)."""
     with duckdb.get_connection() as con:
-        loads = dict(con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall())
+        loads = input_hashes(con)
         record_end(con, context.run.run_id, "success", input_hashes=loads)
         runs = con.execute("SELECT status, count(*) FROM audit.runs GROUP BY 1").fetchall()
     return dg.MaterializeResult(
