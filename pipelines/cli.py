@@ -216,20 +216,21 @@ def run_pipeline(
     os.environ[SETTINGS_ENV] = str(settings_path.resolve())
     from pipelines.definitions import defs
     from pipelines.instance import open_instance
-    from pipelines.runs import LAUNCHED_BY_TAG
+    from pipelines.runs import DATABASE_TAG, LAUNCHED_BY_TAG
 
     handler = handler or _ProgressHandler()
     definitions = dg.Definitions.merge(
         defs(), dg.Definitions(loggers={"progress": _progress_logger(handler)})
     )
     job = definitions.resolve_implicit_global_asset_job_def()
-    with open_instance(load_settings(settings_path).database) as instance:
+    database = load_settings(settings_path).database
+    with open_instance(database) as instance:
         result = job.execute_in_process(
             run_config={"loggers": {"progress": {}}},
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
-            tags={LAUNCHED_BY_TAG: "sna run"},
+            tags={LAUNCHED_BY_TAG: "sna run", DATABASE_TAG: str(database.resolve())},
         )
     return result.success and not handler.failed_checks
 
@@ -373,8 +374,14 @@ def ui(
     """Open the Dagster UI (dg dev) on 127.0.0.1 for this settings file, with the run history of
     its database (`sna run`, schedules and sensors). Ctrl-C or SIGTERM stops it and everything
     it started."""
-    from pipelines.instance import DAGSTER_HOME_ENV, dagster_home, ensure_dagster_home
+    from pipelines.instance import (
+        DAGSTER_HOME_ENV,
+        dagster_home,
+        ensure_dagster_home,
+        open_instance,
+    )
     from pipelines.processes import run_process_group
+    from pipelines.runs import fail_orphaned_runs
 
     try:
         loaded = load_settings(settings)
@@ -382,6 +389,9 @@ def ui(
         console.print(f"[red]Settings error:[/red] {exc}")
         raise typer.Exit(2) from exc
     home = ensure_dagster_home(dagster_home(loaded.database))
+    with open_instance(loaded.database) as instance:  # killed runs would block the run queue
+        for run_id in fail_orphaned_runs(instance, loaded.database):
+            console.print(f"Run {run_id} was killed: marked failed so queued runs can start")
     env = {**os.environ, SETTINGS_ENV: str(loaded.path), "VIRTUAL_ENV": sys.prefix,
            DAGSTER_HOME_ENV: str(home)}  # fmt: skip
     dg_bin = Path(sys.executable).with_name("dg")

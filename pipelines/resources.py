@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from pipelines.runs import (
+    DATABASE_TAG,
     RunRecord,
     fail_interrupted_in_instance,
     first_failure,
@@ -60,6 +61,9 @@ class SNADuckDB(DuckDBResource):
             interrupted = record_start(con, record)
         if context.instance is not None:
             fail_interrupted_in_instance(context.instance, interrupted)
+            if run is not None and DATABASE_TAG not in tags:  # runs launched in the UI
+                database = str(Path(self.database).resolve())
+                context.instance.add_run_tags(run_id, {DATABASE_TAG: database})
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Record how the run ended when it did not reach audit.runs (a failed step or blocking

@@ -52,6 +52,7 @@ PACKAGES = (
 )
 
 LAUNCHED_BY_TAG = "sna/launched_by"  # run tag: "sna run"; schedules and sensors have Dagster's own
+DATABASE_TAG = "sna/database"  # run tag: the database a run writes, whose lock it holds
 
 _held: dict[
     str, tuple[int, int, str]
@@ -185,14 +186,36 @@ def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> list[str]
     return interrupted
 
 
+INTERRUPTED = "Interrupted: the process stopped without recording an outcome (killed?)"
+
+
 def fail_interrupted_in_instance(instance, run_ids: list[str]) -> None:
     """Mark killed runs failed in the Dagster instance too, so the UI does not show them running."""
     for run_id in run_ids:
         run = instance.get_run_by_id(run_id)
         if run is not None and not run.is_finished:
-            instance.report_run_failed(
-                run, "Interrupted: the process stopped without recording an outcome (killed?)"
+            instance.report_run_failed(run, INTERRUPTED)
+
+
+def fail_orphaned_runs(instance, database: str | Path) -> list[str]:
+    """Mark failed the runs of `database` that the instance shows as started while nobody holds
+    the database's lock: their process was killed. Until then the run queue, which allows one run
+    in progress, would hold every run launched from the UI behind them. Returns their ids; none
+    when a run holds the lock."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    try:
+        with run_lock(database, "sna ui: clearing killed runs"):
+            runs = instance.get_runs(
+                filters=RunsFilter(
+                    statuses=[DagsterRunStatus.STARTED],
+                    tags={DATABASE_TAG: str(Path(database).resolve())},
+                )
             )
+            fail_interrupted_in_instance(instance, [run.run_id for run in runs])
+    except RunLocked:
+        return []
+    return [run.run_id for run in runs]
 
 
 def record_end(
