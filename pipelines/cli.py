@@ -269,8 +269,10 @@ def run(
             console.print(f"  failed check: {name}")
             for line in handler.reasons.get(name, []):
                 console.print(f"    {line}", highlight=False)
+        console.print(f"Run {run_id} is recorded in audit.runs; `sna ui` shows its steps.")
         raise typer.Exit(1)
     _summary(loaded.database, loaded.output_dir, took, loaded.area_name)
+    console.print(f"Run {run_id}: recorded in audit.runs and shown by `sna ui` / `make ui`")
 
 
 def _summary(database: Path, output_dir: Path, took: float, area_name: str) -> None:

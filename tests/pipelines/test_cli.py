@@ -27,6 +27,7 @@ def test_run_prints_progress_inputs_and_outputs(cli_run: CliRun) -> None:
     assert "per 1,000 residents (95% CI" in output
     assert "vs England: " in output and "38.1 per 1,000 in 2022/23" in output
     assert "vs 2022/23: " in output  # both whole years: compared
+    assert "recorded in audit.runs and shown by `sna ui`" in output
 
 
 def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:
