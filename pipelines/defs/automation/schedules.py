@@ -32,30 +32,37 @@ refresh_job = dg.define_asset_job(
 )
 
 
+def refresh_schedule(name: str, cron: str, cadence: str, description: str) -> dg.ScheduleDefinition:
+    """A stopped schedule of the whole refresh in London time, its runs tagged with the cadence."""
+    return dg.ScheduleDefinition(
+        name=name,
+        cron_schedule=cron,
+        execution_timezone=TIMEZONE,
+        target=refresh_job,
+        tags={CADENCE_TAG: cadence},
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
+
+
 @dg.definitions
 def schedules() -> dg.Definitions:
     annual, quarterly = CRONS[load_settings().period]
     return dg.Definitions(
         jobs=[refresh_job],
         schedules=[
-            dg.ScheduleDefinition(
-                name="annual_sna",
-                cron_schedule=annual,
-                execution_timezone=TIMEZONE,
-                target=refresh_job,
-                tags={CADENCE_TAG: "annual"},
-                default_status=dg.DefaultScheduleStatus.STOPPED,
-                description="The annual strategic needs assessment, once the year's last month"
-                " of police data is published.",
+            refresh_schedule(
+                "annual_sna",
+                annual,
+                "annual",
+                "The annual strategic needs assessment, once the year's last month of police data"
+                " is published.",
             ),
-            dg.ScheduleDefinition(
-                name="quarterly_monitoring",
-                cron_schedule=quarterly,
-                execution_timezone=TIMEZONE,
-                target=refresh_job,
-                tags={CADENCE_TAG: "quarterly"},
-                default_status=dg.DefaultScheduleStatus.STOPPED,
-                description="Quarterly monitoring of rates, hotspots and success measures.",
+            refresh_schedule(
+                "quarterly_monitoring",
+                quarterly,
+                "quarterly",
+                "Quarterly monitoring of rates, hotspots and success measures.",
             ),
         ],
     )
