@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pipelines import cli
 from pipelines.cli import app
 from tests.pipelines.conftest import CliRun, write_settings
 
@@ -14,14 +15,23 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at the terminal width; keep lines whole
+    # ... and fixes the width when COLUMNS is set as the console is made (pytest-xdist sets 80)
+    monkeypatch.setattr(cli.console, "width", 400)
+    monkeypatch.setenv("SNA_AUDIENCE", "")  # `--audience` sets it: undone after each test
 
 
-def test_run_prints_progress_inputs_and_outputs(cli_run: CliRun) -> None:
-    output = cli_run.output
+def test_run_prints_progress_and_only_the_files_this_run_wrote(cli_run: CliRun) -> None:
+    """The session's `sna run --audience partner`, over an output folder holding an older file."""
+    output, out = cli_run.output, cli_run.settings.output_dir
     assert cli_run.exit_code == 0, output
     assert "done marts.sv_rates" in output
     assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in output
-    assert str(cli_run.settings.output_dir / "2023-24" / "sv_rates.csv") in output
+    assert "check ok outputs/staged:published_files_pass_disclosure_control" in output
+    folder = out / "partner" / "2021-22"
+    assert str(folder / "sv_rates.csv") in output
+    assert str(folder / "map_pack_demo-county.pdf") in output
+    assert "old.csv" not in output and "public" not in output.split("Outputs")[-1]
+    assert sorted(p.name for p in out.iterdir()) == ["partner", "public"]
     assert "Incidents by placement and period" in output
     assert "Headline, Demo County, 2023/24:" in output
     assert "per 1,000 residents (95% CI" in output
@@ -68,6 +78,13 @@ def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(
     assert "DISTRICTCODE" in result.output  # the columns found are listed
     assert "no outputs were published" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_audience_exits_2(small_demo: Path, tmp_path: Path) -> None:
+    settings = write_settings(tmp_path, small_demo)
+    result = runner.invoke(app, ["run", "--settings", str(settings), "--audience", "press"])
+    assert result.exit_code == 2
+    assert "'audience' must be one of ['public', 'partner']" in result.output
 
 
 def test_a_bad_settings_file_exits_2_with_the_key(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 
 import duckdb
-from typer.testing import CliRunner
+import openpyxl
+import pyogrio
 
-from pipelines.cli import app
-from tests.pipelines.conftest import CliRun, Run
+from tests.pipelines.conftest import CliRun, sna_run
 
 STAGES = ("ref", "raw", "core", "quarantine", "marts", "audit")
 # What differs between two runs by design: which run or load wrote a row, and when.
@@ -48,24 +48,18 @@ def tables_fingerprint(database: Path, schemas: tuple[str, ...] = STAGES) -> dic
         con.close()
 
 
-def test_a_rerun_on_identical_inputs_gives_identical_tables(cli_run: CliRun, demo_run: Run) -> None:
+def test_a_rerun_on_identical_inputs_gives_identical_tables(cli_run: CliRun) -> None:
     assert cli_run.exit_code == 0, cli_run.output
     database = cli_run.settings.database
     before = tables_fingerprint(database)
     assert {'marts."sv_rates"', 'core."incidents"', 'audit."loads"'} <= set(before)
 
-    again = CliRunner().invoke(
-        app, ["run", "--settings", str(cli_run.settings.path)], env={"COLUMNS": "400"}
-    )
-    assert again.exit_code == 0, again.output
+    code, output = sna_run(*cli_run.args)  # the same command line, inputs and database
+    assert code == 0, output
 
     after = tables_fingerprint(database)
     assert [t for t in before if before[t] != after.get(t)] == []
     assert set(after) == set(before)
-    # a fresh database built through Dagster's own materialize() publishes the same marts
-    assert tables_fingerprint(demo_run.settings.database, ("marts",)) == tables_fingerprint(
-        database, ("marts",)
-    )
 
     con = duckdb.connect(str(database), read_only=True)
     try:
@@ -80,9 +74,20 @@ def test_a_rerun_on_identical_inputs_gives_identical_tables(cli_run: CliRun, dem
     assert first[2:] == second[2:]  # same definition, input file hashes, settings and packages
     assert len(json.loads(second[3])) >= 5
 
-    # the published files name the run that made them
-    folder = cli_run.settings.output_dir / "2023-24"
-    for name in ("sv_rates.csv", "geography_coverage.csv"):
-        with (folder / name).open(encoding="utf-8-sig") as handle:
-            assert {row["run_id"] for row in csv.DictReader(handle)} == {second[0]}
-    assert f"run {second[0]}".encode() in (folder / "sv_rate_map_demo-county.pdf").read_bytes()
+    # every published file names the run that made it
+    run_id = second[0]
+    folder = cli_run.settings.output_dir / "partner" / "2021-22"
+    csvs = sorted(folder.glob("*.csv"))
+    assert len(csvs) >= 5
+    for path in csvs:
+        with path.open(encoding="utf-8-sig") as handle:
+            assert {row["run_id"] for row in csv.DictReader(handle)} == {run_id}, path.name
+    for pack in folder.glob("map_pack_*.pdf"):
+        assert f"Run {run_id}".encode() in pack.read_bytes(), pack.name  # the PDF's Subject
+    contents = openpyxl.load_workbook(folder / "sna_tables.xlsx", read_only=True)["Contents"]
+    assert ["Run", run_id] in [list(row) for row in contents.iter_rows(values_only=True)]
+    for layer, _ in pyogrio.list_layers(folder / "sna.gpkg"):
+        table = pyogrio.read_dataframe(folder / "sna.gpkg", layer=layer, read_geometry=False)
+        assert set(table["run_id"]) == {run_id}, layer
+    assert f"Run: {run_id}" in (folder / "index.html").read_text(encoding="utf-8")
+    assert json.loads((folder / "manifest.json").read_text())["run_id"] == run_id
