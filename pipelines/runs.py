@@ -51,6 +51,7 @@ PACKAGES = (
     "openpyxl",
 )
 
+INTERRUPTED = "the process stopped without recording an outcome (killed?)"
 LAUNCHED_BY_TAG = "sna/launched_by"  # run tag: "sna run"; schedules and sensors have Dagster's own
 DATABASE_TAG = "sna/database"  # run tag: the database a run writes, whose lock it holds
 
@@ -158,9 +159,8 @@ def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> list[str]
         run_id
         for (run_id,) in con.execute(
             "UPDATE audit.runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?),"
-            " error = coalesce(error, 'the process stopped without recording an outcome (killed?)')"
-            " WHERE status = 'running' AND run_id <> ? RETURNING run_id",
-            [now(), record.run_id],
+            " error = coalesce(error, ?) WHERE status = 'running' AND run_id <> ? RETURNING run_id",
+            [now(), INTERRUPTED, record.run_id],
         ).fetchall()
     ]
     exists = con.execute(
@@ -186,15 +186,12 @@ def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> list[str]
     return interrupted
 
 
-INTERRUPTED = "Interrupted: the process stopped without recording an outcome (killed?)"
-
-
 def fail_interrupted_in_instance(instance, run_ids: list[str]) -> None:
     """Mark killed runs failed in the Dagster instance too, so the UI does not show them running."""
     for run_id in run_ids:
         run = instance.get_run_by_id(run_id)
         if run is not None and not run.is_finished:
-            instance.report_run_failed(run, INTERRUPTED)
+            instance.report_run_failed(run, f"Interrupted: {INTERRUPTED}")
 
 
 def fail_orphaned_runs(instance, database: str | Path) -> list[str]:
