@@ -83,15 +83,13 @@ def sna_run(*args: str) -> tuple[int, str]:
     one beside the settings' database."""
     from typer.testing import CliRunner
 
-    from pipelines.cli import app, console
+    from pipelines.cli import app
     from pipelines.settings import AUDIENCE_ENV
 
-    before, width = os.environ.get(AUDIENCE_ENV), console.width
+    before = os.environ.get(AUDIENCE_ENV)
     try:
-        console.width = 400  # rich wraps at the terminal width (pytest-xdist says 80)
         result = CliRunner().invoke(app, list(args), env={"DAGSTER_HOME": None})
     finally:
-        console.width = width
         os.environ.pop(AUDIENCE_ENV, None)
         if before is not None:
             os.environ[AUDIENCE_ENV] = before

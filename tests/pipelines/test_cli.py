@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import cli
 from pipelines.cli import app
 from tests.pipelines.conftest import CliRun, write_settings
 
@@ -15,8 +14,6 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at the terminal width; keep lines whole
-    # ... and fixes the width when COLUMNS is set as the console is made (pytest-xdist sets 80)
-    monkeypatch.setattr(cli.console, "width", 400)
     monkeypatch.setenv("SNA_AUDIENCE", "")  # `--audience` sets it: undone after each test
 
 
