@@ -157,6 +157,7 @@ class PackData:
     missing: Mapping[str, str] = field(default_factory=dict)
     decile_profiles: Mapping[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     inputs: pd.DataFrame | None = None  # audit.loads: source, file, sha256, rows_loaded
+    run_id: str = ""  # the run that publishes: every page, file and layer names it
 
     @property
     def is_proxy(self) -> bool:
@@ -200,6 +201,7 @@ def render_pack(data: PackData, area: Area, period: str, path: str | Path) -> Pa
         is_proxy=data.is_proxy,
         audience=data.audience.name,
         audience_marking=data.audience.marking,
+        run_id=data.run_id,
     )
     with mpl.rc_context(RC_PARAMS):
         ctx = _Context(data, area, period, info, meta)
@@ -222,7 +224,7 @@ def render_pack(data: PackData, area: Area, period: str, path: str | Path) -> Pa
             "Title": f"Serious violence map pack: {area.name}, {info.text}",
             "Subject": (
                 f"Audience: {data.audience.marking}. Definition {data.definition.id} (sha256 "
-                f"{data.definition.hash})"
+                f"{data.definition.hash}). Run {data.run_id or 'not recorded'}"
                 + (
                     "; PROXY: data.police.uk open data, not the local definition"
                     if data.is_proxy

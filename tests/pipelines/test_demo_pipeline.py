@@ -129,11 +129,12 @@ def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> 
     with (folders[0] / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     for column in ("area_level", "rate_per_1000", "ci_lower", "ci_upper", "vs_county",
-                   "definition_id", "suppressed", "audience"):  # fmt: skip
+                   "definition_id", "suppressed", "audience", "run_id"):  # fmt: skip
         assert column in rows[0]
     assert {r["period"] for r in rows} == {"2021/22", "2022/23", "2023/24"}
     small = [r for r in rows if r["area_level"] == "lsoa" and r["count"] in {"1", "2", "3", "4"}]
     assert small == [] and any(r["count"] == "*" for r in rows)
+    assert {r["run_id"] for r in rows} == {demo_run.result.run_id}  # names the run that made it
     assert not list(out.glob(".*")), "no staging folders may be left behind"
 
 
@@ -155,6 +156,8 @@ def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) 
     assert "Rate by year" in pages[4] and "Rate by deprivation decile" in pages[8]
     assert "Not in the rates" in pages[2] or "was located in the area" in pages[2]
     assert reader.metadata.title.startswith("Serious violence map pack: Demo County")
+    run_id = demo_run.result.run_id
+    assert all(f"Run: {run_id}" in text for text in pages) and run_id in reader.metadata.subject
 
 
 def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -> None:
@@ -168,6 +171,7 @@ def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -
     assert lsoa.geometry.is_valid.all()
     assert not lsoa["count"].between(1, 4).any()
     assert (lsoa["audience"] == "public").all()
+    assert (lsoa["run_id"] == demo_run.result.run_id).all()
 
 
 def test_index_html_links_every_file_and_embeds_the_map(demo_run: Run) -> None:
@@ -177,15 +181,20 @@ def test_index_html_links_every_file_and_embeds_the_map(demo_run: Run) -> None:
         if f.name not in ("index.html", "manifest.json"):
             assert f'href="{f.name}"' in html
     assert "data:image/png;base64," in html and "http" not in html.split("Open Government")[0]
+    assert demo_run.result.run_id in html
 
 
 def test_audit_run_records_definition_and_input_hashes(demo_run: Run) -> None:
-    [(definition_id, definition_hash, inputs)] = query(
+    [(run_id, status, definition_id, definition_hash, inputs, packages, settings)] = query(
         demo_run.settings.database,
-        "SELECT definition_id, definition_hash, input_hashes FROM audit.runs",
+        "SELECT run_id, status, definition_id, definition_hash, input_hashes, package_versions,"
+        " settings FROM audit.runs",
     )
+    assert (run_id, status) == (demo_run.result.run_id, "success")
     assert definition_id == "norfolk-2024" and len(definition_hash) == 64
     assert len(json.loads(inputs)) >= 5
+    assert {"python", "sna", "dagster", "duckdb", "pandas", "esda"} <= set(json.loads(packages))
+    assert json.loads(settings)["area_name"] == "Demo County"
 
 
 def test_a_failing_blocking_check_publishes_nothing(small_demo: Path, tmp_path: Path) -> None:

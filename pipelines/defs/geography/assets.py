@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.classify.assets import incidents
 from pipelines.defs.reference.assets import deprivation, lsoa, lsoa_vintage_lookup, population
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
@@ -144,6 +145,7 @@ def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materiali
 
 @dg.asset(
     key=["marts", "geography_coverage"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="geography",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa],

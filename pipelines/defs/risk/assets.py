@@ -11,6 +11,7 @@ from pipelines.defs.geography.assets import lsoa_deprivation, lsoa_population
 from pipelines.defs.hotspots.assets import analysed_measures, source_rates
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import lsoa
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from transforms.db import read_geotable, read_table, table_exists, write_table
@@ -29,6 +30,7 @@ def optional_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame |
 
 @dg.asset(
     key=["marts", "risk_factors"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="risk",
     kinds={"duckdb"},
     deps=[sv_rates, lsoa, lsoa_population, lsoa_deprivation],
@@ -73,6 +75,7 @@ def risk_factors(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResu
 
 @dg.asset(
     key=["marts", "risk_correlations"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="risk",
     kinds={"duckdb"},
     deps=[risk_factors, sv_rates],
@@ -106,7 +109,11 @@ def risk_correlations_asset(sna: SNASettings, duckdb: DuckDBResource) -> dg.Mate
 
 
 @dg.asset(
-    key=["marts", "risk_model"], group_name="risk", kinds={"duckdb"}, deps=[risk_factors, sv_rates]
+    key=["marts", "risk_model"],
+    freshness_policy=MARTS_FRESHNESS,
+    group_name="risk",
+    kinds={"duckdb"},
+    deps=[risk_factors, sv_rates],
 )
 def risk_model_asset(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Negative binomial regression of counts with population exposure: incidence rate ratios per
