@@ -236,7 +236,7 @@ def ward_factors(
         young.set_index("lsoa_code")["persons"] if band else _persons(population, population_year)
     )
     wards = areas.set_index("lsoa_code")["ward_code"].dropna()
-    static = lsoa_rows[lsoa_rows["source"].isin(["ref.deprivation"])].copy()
+    static = lsoa_rows[lsoa_rows["source"].isin(["ref.lsoa_deprivation"])].copy()
     static["ward_code"] = static["area_code"].map(wards)
     static["weight"] = static["area_code"].map(weights).astype(float)
     static = static.dropna(subset=["ward_code", "value", "weight"])
