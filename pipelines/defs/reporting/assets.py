@@ -6,12 +6,14 @@ from dagster_duckdb import DuckDBResource
 
 from outputs.publish import latest_period, publish_first_outputs, staging_dir, swap_in_staged
 from pipelines.defs.geography.assets import geography_coverage
+from pipelines.defs.health.assets import nhs_rates, success_measures
 from pipelines.defs.hotspots.assets import (
     concentration,
     emerging_hotspots,
     hotspot_grid,
     hotspots,
 )
+from pipelines.defs.measures.assets import asb_rates, priorities, proportions, trends
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.resources import SNASettings
@@ -72,6 +74,12 @@ BUILT_BY = [
     risk_factors,
     risk_correlations_asset,
     risk_model_asset,
+    asb_rates,
+    nhs_rates,
+    success_measures,
+    priorities,
+    trends,
+    proportions,
 ]
 
 
