@@ -39,12 +39,15 @@ lint: setup
 ui: setup
 	$(BIN)/sna ui
 
+# Wall time and peak memory per stage at county, intermediate and national size, against a bare
+# read and a pandas reference; writes tests/benchmarks/results/<date>.json. Quicker:
+# BENCH_SIZES=county,intermediate make bench (see tests/benchmarks/harness.py for the options).
 bench: setup
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.benchmarks
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o config/requirements.lock
 
 clean:
-	rm -rf data/demo data/out data/*.duckdb data/.dagster
+	rm -rf data/demo data/scaled data/bench data/out data/*.duckdb data/.dagster

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 DEFAULT_DEMO_DIR = Path("data/demo")
+DEFAULT_SCALED_DIR = Path("data/scaled")
 DEFAULT_SETTINGS_PATH = Path("config/settings.yaml")
 FAULT_ENV = "SNA_FAULT_KILL_AT_STEP"  # fault tests only: SIGKILL the run when this step starts
 SettingsOption = Annotated[Path, typer.Option("--settings", "-s", help="Settings YAML.")]
@@ -118,25 +120,90 @@ def _progress_logger(handler: _ProgressHandler) -> dg.LoggerDefinition:
     return progress
 
 
+class Geography(StrEnum):
+    """Where the scaled demo's LSOAs come from."""
+
+    synthetic = "synthetic"
+    england_wales = "england-wales"
+
+
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option(help="Folder to write the demo county into.")
-    ] = DEFAULT_DEMO_DIR,
+        Path | None,
+        typer.Option(
+            help="Folder to write into. Default: data/demo, or data/scaled with size options."
+        ),
+    ] = None,
     seed: Annotated[
         int, typer.Option(help="Random seed: the same seed gives the same files.")
     ] = 20240401,
+    lsoas: Annotated[
+        int | None,
+        typer.Option(
+            help="Synthetic: number of LSOAs. england-wales: keep whole districts, in code order,"
+            " until this many. Default: 500 synthetic, all 35,672 for england-wales."
+        ),
+    ] = None,
+    crimes_per_year: Annotated[
+        int | None,
+        typer.Option(help="Police crimes a year on average. Default: 168 per LSOA."),
+    ] = None,
+    years: Annotated[
+        int | None, typer.Option(help="Financial years from April 2021. Default: 3.")
+    ] = None,
+    geography: Annotated[
+        Geography | None,
+        typer.Option(
+            help="synthetic (any size) or england-wales (the real LSOA 2021 polygons and Census"
+            " 2021 population in ../shared/data/lsoa21)."
+        ),
+    ] = None,
 ) -> None:
-    """Write the synthetic demo county (boundaries, lookups, population, IoD, police files)."""
-    from sources.demo import write_demo_county
+    """Write synthetic inputs: the demo county, or with size options any size up to England and Wales.
 
-    with console.status(f"Writing the demo county into {out} ..."):
-        started = time.perf_counter()
-        manifest = write_demo_county(out, seed=seed)
-    console.print(
-        f"Demo county written to [bold]{out}[/bold] in {time.perf_counter() - started:.1f}s:"
-    )
+    Without size options this is the embedded demo county (500 LSOAs, 36 months). With any of
+    --lsoas, --crimes-per-year, --years or --geography it writes police files per force and month
+    (police.uk) and per force and financial year (extract), and DIR/settings.yaml for
+    `sna run --settings DIR/settings.yaml`.
+    """
+    if lsoas is None and crimes_per_year is None and years is None and geography is None:
+        from sources.demo import write_demo_county
+
+        out = out or DEFAULT_DEMO_DIR
+        with console.status(f"Writing the demo county into {out} ..."):
+            started = time.perf_counter()
+            manifest = write_demo_county(out, seed=seed)
+        console.print(
+            f"Demo county written to [bold]{out}[/bold] in {time.perf_counter() - started:.1f}s:"
+        )
+        console.print(f"  {manifest.summary()}")
+        return
+
+    from sources.demo_scale import write_scaled_demo
+    from sources.demo_scale_geo import GeographyMissingError
+
+    out = out or DEFAULT_SCALED_DIR
+    started = time.perf_counter()
+    try:
+        with console.status(f"Writing synthetic inputs into {out} ..."):
+            manifest = write_scaled_demo(
+                out,
+                n_lsoas=lsoas,
+                crimes_per_year=crimes_per_year,
+                years=3 if years is None else years,
+                geography=(geography or Geography.synthetic).value,
+                seed=seed,
+            )
+    except GeographyMissingError as exc:
+        console.print(f"[red]Cannot write the England and Wales demo:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]Cannot write that demo:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Written to [bold]{out}[/bold] in {time.perf_counter() - started:.1f}s:")
     console.print(f"  {manifest.summary()}")
+    console.print(f"Run it with: sna run --settings {manifest.settings}")
 
 
 def run_pipeline(

@@ -729,16 +729,39 @@ def _deprivation(geo: dg.Geography, urban: np.ndarray, rng: np.random.Generator)
         "barriers": 0.45 * mix(0.0) - 0.3 * z + 1.1 * rural - 0.6,
         "living_environment": mix(0.4) + 0.5 * urb + 0.3 * coastal,
     }
-    weights = {
-        "income": 0.225,
-        "employment": 0.225,
-        "education": 0.135,
-        "health": 0.135,
-        "crime": 0.093,
-        "barriers": 0.093,
-        "living_environment": 0.093,
+    lat, score = domain_scores(lat)
+    ranks, deciles = {}, {}
+    for k, v in lat.items():
+        ranks[k], deciles[k] = _national_rank(v, score[k])
+    return {
+        "latent": lat["imd"],
+        "score": score,
+        "rank": ranks,
+        "decile": deciles,
+        "estates": estates,
     }
-    imd = sum(weights[k] * lat[k] for k in weights) / 0.8
+
+
+IMD_WEIGHTS = {
+    "income": 0.225,
+    "employment": 0.225,
+    "education": 0.135,
+    "health": 0.135,
+    "crime": 0.093,
+    "barriers": 0.093,
+    "living_environment": 0.093,
+}
+
+
+def domain_scores(
+    lat: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The IMD latent (domains weighted as MHCLG weights them) and published-style scores.
+
+    `lat` holds one latent per domain of IMD_WEIGHTS; returns the latents with "imd" first and
+    the scores per domain, rounded to 3 decimals as the files carry them.
+    """
+    imd = sum(IMD_WEIGHTS[k] * lat[k] for k in IMD_WEIGHTS) / 0.8
     lat = {"imd": imd, **lat}
     score = {
         "imd": np.exp(2.8 + 0.62 * imd),
@@ -750,17 +773,7 @@ def _deprivation(geo: dg.Geography, urban: np.ndarray, rng: np.random.Generator)
         "barriers": np.clip(20 + 8 * lat["barriers"], 0.5, None),
         "living_environment": 20 * np.exp(0.45 * lat["living_environment"]),
     }
-    ranks, deciles = {}, {}
-    for k, v in lat.items():
-        score[k] = np.round(score[k], 3)
-        ranks[k], deciles[k] = _national_rank(v, score[k])
-    return {
-        "latent": imd,
-        "score": score,
-        "rank": ranks,
-        "decile": deciles,
-        "estates": estates,
-    }
+    return lat, {k: np.round(score[k], 3) for k in lat}
 
 
 def _national_rank(latent: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -456,11 +456,15 @@ def month_starts(start: str, months: int) -> np.ndarray:
     return (s + np.arange(months + 1)).astype("datetime64[D]")
 
 
-def season_trend(starts: np.ndarray) -> np.ndarray:
-    """Seasonal x trend multiplier per month (peak in July, mild growth)."""
+def season_trend(starts: np.ndarray, months_before: int = 0) -> np.ndarray:
+    """Seasonal x trend multiplier per month (peak in July, mild growth).
+
+    `months_before`: months of the same series generated before `starts[0]`, so a period
+    generated in chunks keeps one trend rather than restarting it in every chunk.
+    """
     moy = starts[:-1].astype("datetime64[M]").astype(int) % 12 + 1
     season = 1 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (moy - 7) / 12)
-    trend = 1 + TREND_PER_YEAR * np.arange(len(moy)) / 12
+    trend = 1 + TREND_PER_YEAR * (np.arange(len(moy)) + months_before) / 12
     return season * trend
 
 
@@ -481,19 +485,27 @@ def generate_crimes(
     county_lines: np.ndarray,
     start: str,
     months: int,
+    *,
+    scale: float | None = None,
+    months_before: int = 0,
+    recorded_until: np.datetime64 | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All crimes as a frame (one row per crime) plus the parameters actually used.
 
     Columns: stream, kind, lsoa (index), date (datetime64[D]), minute (-1 = unknown time),
     recorded (datetime64[D]), code, crime_type, description, location_type, the flags
     (bool), victim_age (-1 = blank), victim_sex ("" = blank).
+
+    For a period generated in chunks (`sources.demo_scale`): `scale` multiplies the background
+    streams' annual counts (default: population / 900k, the county's), `months_before` carries the
+    trend on, and recorded dates stay before `recorded_until` (default: the end of this chunk).
     """
     tables = code_tables(ref)
     starts = month_starts(start, months)
-    mult = season_trend(starts)
+    mult = season_trend(starts, months_before)
     n_l = len(population)
     cls_idx = np.array([CLASSES.index(c) for c in urban_class])
-    pop_scale = population.sum() / 900_000
+    pop_scale = population.sum() / 900_000 if scale is None else scale
     parts = []
     used: dict[str, Any] = {"streams": {}}
 
@@ -589,7 +601,8 @@ def generate_crimes(
     lag = np.where(rng.random(n) < 0.7, 0, rng.integers(1, 8, n))
     long_lag = rng.random(n) < np.where(kind == "sexual", 0.2, 0.03)
     lag = np.where(long_lag, rng.integers(8, 120, n), lag)
-    recorded = np.minimum(date + lag.astype("timedelta64[D]"), starts[-1] - np.timedelta64(1, "D"))
+    until = starts[-1] if recorded_until is None else recorded_until
+    recorded = np.minimum(date + lag.astype("timedelta64[D]"), until - np.timedelta64(1, "D"))
     recorded = np.maximum(recorded, date)
 
     # location type

@@ -1,0 +1,105 @@
+"""The benchmark harness works: a tiny size, every stage and reference measured, nothing asserted on time.
+
+The rows the results report are checked against the generator's record and against a count
+taken here with the csv module; times and memory only have to be real (positive) numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.harness import GB, STAGES, Size, generate, run_benchmark
+
+pytestmark = pytest.mark.bench
+TINY = Size("tiny", "synthetic", lsoas=40, crimes_per_year=2_000, years=2, add_month=True)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    folder = tmp_path_factory.mktemp("bench")
+    path = run_benchmark([TINY], results_dir=folder / "results", data_dir=folder / "data")
+    assert path.parent == folder / "results" and path.suffix == ".json"
+    return json.loads(path.read_text(encoding="utf-8")), folder / "data" / TINY.name
+
+
+def csv_records(path: Path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return sum(1 for row in csv.reader(handle) if row) - 1
+
+
+def test_every_stage_has_a_time_and_a_peak(results):
+    size = results[0]["sizes"]["tiny"]
+    pipeline = size["pipeline"]
+    assert pipeline["ok"] and pipeline["stopped"] is None
+    for stage in STAGES:
+        assert pipeline["stages"][stage]["wall_s"] > 0, stage
+        assert pipeline["stages"][stage]["peak_rss_gb"] > 0, stage
+    steps = sum(s["wall_s"] for s in pipeline["stages"].values())
+    assert steps + pipeline["overhead_s"] == pytest.approx(pipeline["wall_s"], abs=0.01)
+    assert pipeline["core_s"] == pytest.approx(
+        sum(pipeline["stages"][s]["wall_s"] for s in STAGES[:4]), abs=0.01
+    )
+    assert 0 < pipeline["peak_rss_gb"] < 12
+
+
+def test_both_references_and_the_added_month_are_measured(results):
+    size = results[0]["sizes"]["tiny"]
+    bare = size["bare_read"]
+    assert bare["pyarrow_s"] > 0 and bare["duckdb_s"] > 0
+    assert bare["seconds"] == min(bare["pyarrow_s"], bare["duckdb_s"])
+    assert bare["pyarrow_rows"] == bare["duckdb_rows"] == sum(size["data"]["rows"].values())
+    reference = size["pandas_reference"]
+    assert reference["seconds"] > 0 and reference["stopped"] is None
+    match = reference["matches_pipeline"]
+    assert match["compared"] and match["area_counts_pipeline"]
+    assert match["area_counts_reference"].keys() == match["area_counts_pipeline"].keys()
+    month = size["add_one_month"]
+    assert month["seconds"] > 0 and month["database_built_without_month"]["ok"]
+    assert size["ratios"]["ingest_vs_bare_read"] > 0
+    assert size["ratios"]["pandas_vs_pipeline_core"] > 0
+
+
+def test_rows_are_what_the_generator_wrote(results):
+    size, data = results[0]["sizes"]["tiny"], results[1]
+    planted = json.loads((data / "planted_structure.json").read_text(encoding="utf-8"))
+    extract = sorted(data.glob("police/*.csv"))
+    uk = sorted(data.glob("police_uk/*/*.csv"))
+    rows = size["data"]["rows"]
+    assert rows["police_extract"] == sum(map(csv_records, extract)) == planted["counts"]["crimes"]
+    assert rows["police_uk"] == sum(map(csv_records, uk)) == planted["counts"]["police_uk_rows"]
+    assert size["data"]["files"]["police_extract"] == len(extract) == 2
+    assert size["data"]["files"]["police_uk"] == len(uk) == 24
+    assert size["data"]["bytes"]["police_uk"] == sum(p.stat().st_size for p in uk)
+
+
+def test_targets_and_machine_are_recorded(results):
+    report = results[0]
+    assert report["machine"]["cores"] >= 1 and report["machine"]["git_commit"]
+    assert report["machine"]["packages"]["duckdb"]
+    assert {t["status"] for t in report["targets"]} <= {"pass", "miss", "not measured"}
+    names = " ".join(t["target"] for t in report["targets"])
+    for words in ("county full refresh", "national ingest", "peak RSS", "pandas", "one month"):
+        assert words in names
+    # sizes not run are reported as such, not as a pass
+    county = next(t for t in report["targets"] if t["target"].startswith("county full"))
+    assert county["status"] == "not measured" and county["measured"] is None
+
+
+def test_the_generated_data_is_reused_while_the_generator_is_unchanged(tmp_path):
+    size = Size("tiny", "synthetic", lsoas=40, crimes_per_year=2_000, years=1)
+    first = generate(size, tmp_path / "tiny", tmp_path / "logs", 12 * GB, 600)
+    again = generate(size, tmp_path / "tiny", tmp_path / "logs", 12 * GB, 600)
+    assert first["reused"] is False and first["seconds"] > 0
+    assert again == {**first, "reused": True}
+    bigger = generate(
+        Size("tiny", "synthetic", lsoas=40, crimes_per_year=3_000, years=1),
+        tmp_path / "tiny",
+        tmp_path / "logs",
+        12 * GB,
+        600,
+    )
+    assert bigger["reused"] is False
