@@ -170,8 +170,9 @@ def build_trends(
         if parts
         else pd.DataFrame({c: pd.Series(dtype="object") for c in TREND_COLUMNS})
     )
-    write_table(con, TRENDS_TABLE, table[TREND_COLUMNS])
-    return table[TREND_COLUMNS]
+    table = table[TREND_COLUMNS].assign(month=pd.to_datetime(table["month"]).dt.date)
+    write_table(con, TRENDS_TABLE, table)  # month is a DATE (the first of the month)
+    return table
 
 
 def year_on_year(
