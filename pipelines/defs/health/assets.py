@@ -16,7 +16,7 @@ from transforms.success import success_measures as compute_success_measures
 
 @dg.asset(
     key=["marts", "nhs_rates"],
-    group_name="health",
+    group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],
 )
@@ -47,7 +47,7 @@ def nhs_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["marts", "success_measures"],
-    group_name="health",
+    group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],
 )

@@ -4,7 +4,7 @@ ISTV A&E, HES, ambulance): assets built from the registry."""
 from pipelines.factory import build_input
 from sources.registry import INPUTS
 
-defs_by_input = {spec.key: build_input(spec) for spec in INPUTS if spec.group != "reference"}
+defs_by_input = {spec.key: build_input(spec) for spec in INPUTS if spec.group == "ingest"}
 police_extract = defs_by_input["police_extract"][0]
 police_uk = defs_by_input["police_uk"][0]
 ae_attendances = defs_by_input["ae_attendances"][0]

@@ -33,7 +33,7 @@ from transforms.trends import (
 
 @dg.asset(
     key=["marts", "asb_rates"],
-    group_name="measures",
+    group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],
 )
@@ -68,7 +68,7 @@ def asb_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec(
             ["marts", f"priority_{name}"],
-            group_name="measures",
+            group_name="rates",
             kinds={"duckdb"},
             description=priority.label,
             deps=[sv_rates, nhs_rates, incident_placement, lsoa_population],
@@ -106,21 +106,21 @@ def priorities(sna: SNASettings, duckdb: DuckDBResource):
     specs=[
         dg.AssetSpec(
             ["marts", "trends"],
-            group_name="measures",
+            group_name="rates",
             kinds={"duckdb"},
             description="Monthly counts with a 12-month rolling sum, county and districts.",
             deps=[incident_placement, lsoa, lsoa_population],
         ),
         dg.AssetSpec(
             ["marts", "year_on_year"],
-            group_name="measures",
+            group_name="rates",
             kinds={"duckdb"},
             description="Change on the previous year with the exact test for two Poisson counts.",
             deps=[incident_placement, lsoa],
         ),
         dg.AssetSpec(
             ["marts", "time_profile"],
-            group_name="measures",
+            group_name="rates",
             kinds={"duckdb"},
             description="Hour x weekday counts wherever the source records a time.",
             deps=[incident_placement],
@@ -165,7 +165,7 @@ def trends(sna: SNASettings, duckdb: DuckDBResource):
 
 @dg.asset(
     key=["marts", "proportions"],
-    group_name="measures",
+    group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa],
 )
