@@ -359,3 +359,11 @@ def test_trends_count_each_month_and_roll_twelve(demo_run: Run, area: set[str]) 
         ("2023/24", by_year["2023/24"], by_year["2022/23"]),
     ]
     assert all(0 <= p <= 1 for *_, p in yoy)
+
+
+def test_the_success_measures_chart_is_published_with_the_latest_period(demo_run: Run) -> None:
+    out = Path(demo_run.settings.output_dir)
+    charts = sorted(p.relative_to(out).as_posix() for p in out.glob("*/success_measures_*.pdf"))
+    assert charts == ["2023-24/success_measures_demo-county.pdf"]
+    assert (out / charts[0]).read_bytes().startswith(b"%PDF")
+    assert not (out / ".staging").exists()

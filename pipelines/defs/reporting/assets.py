@@ -4,7 +4,14 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from outputs.publish import latest_period, publish_first_outputs, staging_dir, swap_in_staged
+from outputs.charts import success_measures_chart
+from outputs.publish import (
+    latest_period,
+    publish_first_outputs,
+    slug,
+    staging_dir,
+    swap_in_staged,
+)
 from pipelines.defs.geography.assets import geography_coverage
 from pipelines.defs.health.assets import nhs_rates, success_measures
 from pipelines.defs.hotspots.assets import (
@@ -53,6 +60,31 @@ def first_outputs(
     )
 
 
+@dg.asset(group_name="reporting", kinds={"pdf"}, deps=[success_measures, first_outputs])
+def success_measures_page(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """A one-page line chart of the county success measures by year (all victims and under 25,
+    95% CIs, small counts suppressed), staged beside the first outputs of the latest period."""
+    settings = sna.load()
+    definition = load_definition(settings.definition)
+    with duckdb.get_connection() as con:
+        table = read_table(con, "build.success_measures")
+        [(period,)] = con.execute(
+            "SELECT max(period) FROM build.sv_rates WHERE measure = 'all_serious_violence'"
+        ).fetchall()  # the folder first_outputs staged (latest_period)
+    if table.empty or period is None:
+        return dg.MaterializeResult(metadata={"file": "none: no success measure in this run"})
+    folder = staging_dir(settings.output_dir, context.run.run_id) / slug(period)
+    path = success_measures_chart(
+        table,
+        folder / f"success_measures_{slug(settings.area_name)}.pdf",
+        area_name=settings.area_name,
+        definition_id=definition.id,
+    )
+    return dg.MaterializeResult(metadata={"file": dg.MetadataValue.path(str(path))})
+
+
 def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFrame:
     """The published period's coverage, one row per source and status (in_area, outside_area,
     no_lsoa): the folder is that period's. The database keeps every period by placement method."""
@@ -67,6 +99,7 @@ BUILT_BY = [
     sv_rates,
     geography_coverage,
     first_outputs,
+    success_measures_page,
     hotspots,
     hotspot_grid,
     emerging_hotspots,
