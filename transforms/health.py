@@ -22,7 +22,7 @@ Sources (core.incidents.source, DESIGN §3):
   character of the assault code (.0 home; .2-.5 public). `lsoa_code` is the LSOA of *residence*.
 - ``ambulance``: ambulance assault call-outs; every row an assault, at the incident's LSOA or grid
   reference, at the call time.
-- ``asb_council``: council ASB incidents (`crime_type` 'Anti-social behaviour', no category).
+- ``asb``: council ASB incidents (raw.asb_council) (`crime_type` 'Anti-social behaviour', no category).
 
 Victim age bands are read from exact ages (HES STARTAGE, 7001-7007 = under one) or from bands
 ("18-24", "65+", "under 18"); `victim_under_25` is true for a band that ends by 24, false for one
@@ -44,13 +44,13 @@ HEALTH_SOURCES: dict[str, str] = {  # core.incidents source -> raw table (regist
     "ae": "raw.ae_attendances",
     "hes": "raw.hes_admissions",
     "ambulance": "raw.ambulance_callouts",
-    "asb_council": "raw.asb_council",
+    "asb": "raw.asb_council",
 }
 INPUT_KEYS: dict[str, str] = {
     "ae": "ae_attendances",
     "hes": "hes_admissions",
     "ambulance": "ambulance_callouts",
-    "asb_council": "asb_council",
+    "asb": "asb_council",
 }
 ASSAULT = "assault"  # sv_category of an NHS record of an assault
 ASSAULT_CODES = "^(X8[5-9]|X9[0-9]|Y0[0-9])"  # ICD-10 X85-Y09
@@ -307,7 +307,7 @@ def asb_council_sql(period_type: str, definition_id: str) -> str:
         )
     )  # fmt: skip
     return f"""
-    SELECT 'asb_council' AS source,
+    SELECT 'asb' AS source,
         {_event_id("r.incident_ref")} AS event_id,
         CAST(date_trunc('month', r.incident_date) AS DATE) AS occurred_month,
         {at} AS occurred_at,
@@ -341,7 +341,7 @@ def health_selects(
         "ae": lambda: ae_sql(period_type, definition_id),
         "hes": lambda: hes_sql(con, period_type, definition_id),
         "ambulance": lambda: ambulance_sql(period_type, definition_id),
-        "asb_council": lambda: asb_council_sql(period_type, definition_id),
+        "asb": lambda: asb_council_sql(period_type, definition_id),
     }
     unknown = set(sources) - set(builders)
     if unknown:

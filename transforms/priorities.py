@@ -2,7 +2,7 @@
 
 - `build.asb_rates` (`build_asb_rates`): the measure `asb_incidents` with the columns of
   build.sv_rates, from the police.uk "Anti-social behaviour" rows (source police_uk) and from the
-  council ASB extract (source asb_council) when given, each a source of its own.
+  council ASB extract (source asb) when given, each a source of its own.
 - `build.nhs_rates` (`build_nhs_rates`): the NHS assault measures (`transforms.measures.NHS_SPECS`)
   of the ISTV A&E, HES and ambulance records, columns of build.sv_rates, per 1,000 (HES admissions
   per 100,000 are in build.success_measures).
@@ -42,7 +42,7 @@ class Priority:
 
     table: str
     label: str
-    sv_measures: tuple[str, ...]
+    sv_measures: tuple[str, ...]  # the first is the priority's headline (the map pack shows it)
     nhs_measures: tuple[str, ...] = ()
     police_measures: tuple[MeasureSpec, ...] = ()  # counted here, from the police source
 
@@ -65,7 +65,7 @@ PRIORITIES: dict[str, Priority] = {
         "build.priority_drugs_alcohol",
         "Drugs and alcohol: drug- and alcohol-related serious violence, drug offences and"
         " alcohol- or drug-involved A&E assaults",
-        ("alcohol_related", "drugs_related", "drugs_or_alcohol_related"),
+        ("drugs_or_alcohol_related", "alcohol_related", "drugs_related"),
         ("ae_alcohol_related_assaults", "ae_drug_related_assaults"),
         (DRUG_OFFENCES,),
     ),
@@ -101,7 +101,7 @@ def build_asb_rates(
     """Write build.asb_rates for the ASB sources present; returns them."""
     present = _sources(con)
     parts, used = [], []
-    for source in ("police_uk", "asb_council"):
+    for source in ("police_uk", "asb"):
         if source not in present:
             continue
         temp = f"temp._asb_{source}"
@@ -186,7 +186,7 @@ def asb_reconciliation(
             "SELECT month AS day, _file, _line FROM raw.police_uk"
             " WHERE crime_type = 'Anti-social behaviour'"
         ),
-        "asb_council": "SELECT incident_date AS day, _file, _line FROM raw.asb_council",
+        "asb": "SELECT incident_date AS day, _file, _line FROM raw.asb_council",
     }
     sources = [s for (s,) in con.execute(f"SELECT DISTINCT source FROM {ASB_TABLE}").fetchall()]
     counts, problems = {}, []

@@ -84,7 +84,7 @@ def run_measures(
     if police_source in present:
         pairs += [(police_source, s) for s in available_measures(con, definition, police_source,
                                                                   denominators)]  # fmt: skip
-    for source in (POLICE_UK, "asb_council"):
+    for source in (POLICE_UK, "asb"):
         if source in present:
             pairs += [(source, s) for s in asb_specs(source)]
     for source, specs in NHS_SPECS.items():

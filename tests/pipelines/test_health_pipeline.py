@@ -247,7 +247,7 @@ def test_asb_rates_equal_counts_of_the_council_and_police_uk_files(
         "SELECT source, period, count FROM marts.asb_rates"
         " WHERE area_level = 'county' AND measure = 'asb_incidents'",
     )
-    assert {(p, c) for s, p, c in got if s == "asb_council"} == set(council.items())
+    assert {(p, c) for s, p, c in got if s == "asb"} == set(council.items())
     assert {(p, c) for s, p, c in got if s == "police_uk"} == set(uk.items())
     assert min(council.values()) > 100 and min(uk.values()) > 100
 
@@ -338,7 +338,7 @@ def test_trends_count_each_month_and_roll_twelve(demo_run: Run, area: set[str]) 
             monthly[parse(row["Incident Date"], "%d/%m/%Y").replace(day=1)] += 1
     rows = query(
         demo_run,
-        "SELECT month, count, rolling_12m FROM marts.trends WHERE source = 'asb_council'"
+        "SELECT month, count, rolling_12m FROM marts.trends WHERE source = 'asb'"
         " AND measure = 'asb_incidents' AND area_level = 'county' ORDER BY month",
     )
     assert {m: c for m, c, _ in rows} == dict(monthly) and len(rows) == 36
@@ -349,7 +349,7 @@ def test_trends_count_each_month_and_roll_twelve(demo_run: Run, area: set[str]) 
     yoy = query(
         demo_run,
         "SELECT period, count, previous_count, p_value FROM marts.year_on_year"
-        " WHERE source = 'asb_council' AND area_level = 'county' ORDER BY period",
+        " WHERE source = 'asb' AND area_level = 'county' ORDER BY period",
     )
     by_year = Counter()
     for month, n in monthly.items():
@@ -359,11 +359,3 @@ def test_trends_count_each_month_and_roll_twelve(demo_run: Run, area: set[str]) 
         ("2023/24", by_year["2023/24"], by_year["2022/23"]),
     ]
     assert all(0 <= p <= 1 for *_, p in yoy)
-
-
-def test_the_success_measures_chart_is_published_with_the_latest_period(demo_run: Run) -> None:
-    out = Path(demo_run.settings.output_dir)
-    charts = sorted(p.relative_to(out).as_posix() for p in out.glob("*/success_measures_*.pdf"))
-    assert charts == ["2023-24/success_measures_demo-county.pdf"]
-    assert (out / charts[0]).read_bytes().startswith(b"%PDF")
-    assert not (out / ".staging").exists()

@@ -38,7 +38,7 @@ from transforms.health import HEALTH_SOURCES, INPUT_KEYS, health_selects, health
 )
 def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """One row per police record from any source, with its serious-violence category and flags,
-    and one per NHS or council ASB record given (sources ae, hes, ambulance, asb_council)."""
+    and one per NHS or council ASB record given (sources ae, hes, ambulance, asb)."""
     settings = sna.load()
     definition = load_definition(settings.definition)
     health = [s for s in HEALTH_SOURCES if settings.inputs[INPUT_KEYS[s]]]
