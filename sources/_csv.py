@@ -593,7 +593,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
         headers += repeats
     text = text.rename_columns([names[int(c[1:])] for c in text.column_names])
     text = text.append_column("_line", pa.array(lines, pa.int64()))
-    _refuse_values(path, header, found, text, spec)
+    _refuse_values(path, header, found, text, spec, rejects)
     reject_frame = make_rejects(
         spec.source,
         file,
@@ -620,12 +620,28 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
 
 
 def _refuse_values(
-    path: Path, header: list[str], found: dict[str, int], text: pa.Table, spec: Spec
+    path: Path,
+    header: list[str],
+    found: dict[str, int],
+    text: pa.Table,
+    spec: Spec,
+    rejects: list[tuple] = (),
 ) -> None:
     """Refuse the whole file when a value matches one of the map's `refuse_values` rules (e.g. a
     full postcode where a postcode sector belongs). The error names the column, the line and a
-    masked value: the value itself is never printed or stored."""
+    masked value: the value itself is never printed or stored. A line that is not one record
+    (a reject keeps its raw text in quarantine) is searched for the pattern anywhere in it."""
     for rule in spec.refuse_values:
+        anywhere = re.compile(rf"(?<![A-Z0-9])(?:{rule.regex})(?![A-Z0-9])")
+        raw = [(r[0], str(r[1])) for r in rejects if anywhere.search(str(r[1]).upper())]
+        if raw:
+            raise InputFormatError(
+                path,
+                found=header,
+                problem=f"refused: line {raw[0][0]} is not one record and holds {rule.what}"
+                f" (what column {header[found[rule.column]].strip()!r} must never hold), which"
+                f" would be stored in quarantine. Nothing of the file was loaded. {rule.fix}".rstrip(),
+            )
         if rule.column not in text.column_names:
             continue
         values = text.column(rule.column).cast(pa.string())

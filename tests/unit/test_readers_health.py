@@ -160,3 +160,19 @@ def test_council_asb_and_ambulance_rows_reconcile(tmp_path):
     loaded = ingest(amb, "ambulance_callouts")
     assert reconciles(loaded.loads) and len(loaded.rows) == 2
     assert loaded.cell_issues[["line", "column"]].values.tolist() == [[3, "age_band"]]
+
+
+def test_a_full_postcode_in_a_line_that_is_not_one_record_refuses_the_file(tmp_path):
+    """A malformed line would be kept whole in quarantine.rejects: it must not carry a postcode."""
+    broken = ISTV_ROWS[1].replace(",,E01900041,", ",NR2 4TZ,extra field,E01900041,")
+    path = write(tmp_path / "istv.csv", ISTV_HEADER, [ISTV_ROWS[0], broken])
+    con = _memory()
+    with pytest.raises(InputFormatError) as refused:
+        ingest(path, "ae_attendances", con=con)
+    message = str(refused.value)
+    assert "line 3 is not one record" in message and "a full postcode" in message
+    assert "NR2 4TZ" not in message
+    nothing_loaded(con, "raw.ae_attendances", "ae_attendances")
+    # a malformed line without a postcode is quarantined as before
+    ok = write(tmp_path / "ok.csv", ISTV_HEADER, [ISTV_ROWS[0], ISTV_ROWS[1] + ",extra"])
+    assert ingest(ok, "ae_attendances").rejects["line"].tolist() == [3]
