@@ -1,10 +1,11 @@
 """Trends: monthly counts with a 12-month rolling sum, year-on-year change with an exact test, and
 an hour x weekday profile, for every measure of every source in the run.
 
-- `build.trends` (`build_trends`): per source, measure, county and district, and month: the count
-  of incidents in the study area that month (months without any are 0), and the rolling sum of the
-  12 months to it (`rolling_12m`; NULL until 12 months of the source's data are in the window, so
-  a rolling sum never silently covers fewer months).
+- `build.trends` (`build_trends`): per source, measure, county and district, and month with any
+  data from the source: the count of incidents in the study area that month (0 when the source
+  has data that month but none here), and the rolling sum of the 12 calendar months to it
+  (`rolling_12m`; NULL unless all 12 months have data, so a rolling sum never silently covers
+  fewer months, e.g. across a year with no files).
 - `build.year_on_year` (`year_on_year`): per source, measure, area and period: the count, the
   previous period's count, the change, the rate ratio (each period's exposure is its months of
   data: the population is one year's) and the two-sided p-value of the exact conditional test
@@ -129,13 +130,9 @@ def build_trends(
                         FROM monthly
                         GROUP BY GROUPING SETS ((district_code, month, measure), (month, measure))
                     ),
-                    span AS (
-                        SELECT min(occurred_month) AS first, max(occurred_month) AS last
-                        FROM core.incidents WHERE source = $source
-                    ),
-                    months AS (
-                        SELECT CAST(generate_series AS DATE) AS month
-                        FROM span, generate_series(span.first, span.last, INTERVAL 1 MONTH)
+                    months AS (  -- months with data: a month with no file is not a zero
+                        SELECT DISTINCT CAST(occurred_month AS DATE) AS month
+                        FROM core.incidents WHERE source = $source AND occurred_month IS NOT NULL
                     ),
                     areas AS (
                         SELECT DISTINCT 'district' AS area_level, district_code AS area_code,
@@ -159,7 +156,7 @@ def build_trends(
                            count(*) OVER w AS months_in_window
                     FROM grid
                     WINDOW w AS (PARTITION BY measure, area_level, area_code ORDER BY month
-                                 ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)
+                                 RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
                     ORDER BY CASE area_level WHEN 'county' THEN 0 ELSE 1 END, area_code, ord, month
                     """,
                     {"source": source},
@@ -198,7 +195,7 @@ def year_on_year(
             FROM _trends GROUP BY ALL
             """
         ).df()
-    annual = annual.merge(months, on=["source", "period"], how="left")
+    annual = annual.merge(months, on=["source", "period"], how="inner")  # periods with data
     annual["previous_period"] = annual["period"].map(previous_period)
     keys = ["source", "measure", "area_level", "area_code"]
     before = annual[[*keys, "period", "count", "months"]].rename(
