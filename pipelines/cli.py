@@ -26,7 +26,7 @@ from transforms.periods import period_with_months
 app = typer.Typer(
     add_completion=False, help="Serious Violence Duty strategic needs assessment pipeline."
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths and messages are never broken
 DEFAULT_DEMO_DIR = Path("data/demo")
 DEFAULT_SCALED_DIR = Path("data/scaled")
 DEFAULT_SETTINGS_PATH = Path("config/settings.yaml")
