@@ -271,7 +271,10 @@ def test_police_uk_only_without_lookup_gives_lsoa_and_county_proxy_rates(
 ) -> None:
     path = write_settings(tmp_path, small_demo)
     data = yaml.safe_load(path.read_text())
-    for optional in ("police_extract", "area_lookup", "deprivation"):
+    for optional in (
+        "police_extract", "area_lookup", "deprivation",
+        "ae_attendances", "hes_admissions", "ambulance_callouts", "asb_council",  # police.uk only
+    ):  # fmt: skip
         del data["inputs"][optional]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     settings, result = materialize(path)
@@ -326,21 +329,24 @@ def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> No
 
 
 def test_coverage_is_per_period_and_says_how_each_incident_was_placed(demo_run: Run) -> None:
-    """The demo is all LSOA 2021: codes place directly, unlocated rows are no_location, and the
-    coverage has one block per financial year, each adding up to that year's incidents."""
+    """The demo is all LSOA 2021: codes place directly, unlocated rows are no_location (or
+    postcode_sector_only), and the coverage has one block per source and financial year, each
+    adding up to that year's incidents."""
     rows = query(
         demo_run.settings.database,
         "SELECT source, period, months, status, placement, sum(incidents)"
         " FROM marts.geography_coverage GROUP BY ALL ORDER BY ALL",
     )
+    sources = ("police", "police_uk", "ae", "hes", "ambulance", "asb")  # NHS and ASB: issue 9
     assert {(source, period) for source, period, *_ in rows} == {
-        (s, p) for s in ("police", "police_uk") for p in ("2021/22", "2022/23", "2023/24")
+        (s, p) for s in sources for p in ("2021/22", "2022/23", "2023/24")
     }
     assert {months for _, _, months, *_ in rows} == {12}
     assert {(status, placement) for _, _, _, status, placement, _ in rows} == {
         ("in_area", "code"),
         ("outside_area", "outside_area"),
         ("no_lsoa", "no_location"),
+        ("no_lsoa", "postcode_sector_only"),  # A&E attendances shared with a sector only
     }
     per_period = query(
         demo_run.settings.database,

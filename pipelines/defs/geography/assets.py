@@ -110,7 +110,8 @@ def lsoa_deprivation(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materialize
 def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Every incident on the analysis geography: rewrites core.incidents so `lsoa_code` is the
     study-area LSOA (NULL outside it), keeping `lsoa_code_recorded`, `lsoa_vintage_recorded` and
-    `placement` (how: code, lookup_*, coordinates, outside_area, unmatched_code, no_location)."""
+    `placement` (how: code, lookup_*, coordinates, outside_area, unmatched_code, no_location,
+    postcode_sector_only)."""
     settings = sna.load()
     with duckdb.get_connection() as con:
         vintage = analysis_vintage_of(con)

@@ -27,12 +27,14 @@ from outputs.publish import (
 )
 from pipelines import reporting
 from pipelines.defs.geography.assets import geography_coverage
+from pipelines.defs.health.assets import nhs_rates, success_measures
 from pipelines.defs.hotspots.assets import (
     concentration,
     emerging_hotspots,
     hotspot_grid,
     hotspots,
 )
+from pipelines.defs.measures.assets import asb_rates, priorities, proportions, trends
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
 from pipelines.freshness import MARTS_FRESHNESS
@@ -56,6 +58,12 @@ BUILT_BY = [
     risk_factors,
     risk_correlations_asset,
     risk_model_asset,
+    asb_rates,
+    nhs_rates,
+    success_measures,
+    priorities,
+    trends,
+    proportions,
 ]
 
 
