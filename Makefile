@@ -29,7 +29,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 test-fast: setup
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit -m "not integration and not notebook"
 
 lint: setup
 	$(BIN)/ruff check .

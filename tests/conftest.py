@@ -38,8 +38,12 @@ SHARED_RUNS = {
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group each test by the whole run it shares, else by its file (module fixtures stay put)."""
+    """Group each test by the whole run it shares, else by its file (module fixtures stay put).
+    A test that reads ../shared/data is marked `integration`, wherever it lives, so
+    `make test-fast` leaves it to `make test`."""
     for item in items:
+        if "shared_data" in item.fixturenames:
+            item.add_marker(pytest.mark.integration)
         shared = [SHARED_RUNS[name] for name in item.fixturenames if name in SHARED_RUNS]
         group = shared[0] if shared else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))

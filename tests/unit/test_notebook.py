@@ -23,6 +23,8 @@ from shapely.geometry import box
 from tests.unit.analysis_fixture import add_analysis_tables
 from transforms.rates import RATE_COLUMNS
 
+pytestmark = pytest.mark.notebook  # runs in make test, not make test-fast
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "sna_walkthrough.ipynb"
 HEADLINE = "all_serious_violence"
 COUNTY = ("E10900001", "Testshire")
