@@ -149,6 +149,10 @@ def sync_csv_files(
     sha = {file: sha256_file(path) for file, path in files.items()}
     changed = [f for f in files if f not in previous or previous[f][0] != sha[f]]
     dropped = [f for f in previous if f not in files and in_range(previous[f][1])]
+    # A kept file recorded as the same bytes as a file now changed or gone was never loaded
+    # itself: read it now, or its records would be lost.
+    gone = set(changed) | set(dropped)
+    changed += [f for f in files if f not in changed and previous.get(f, (0, 0, None))[2] in gone]
     kept = [f for f in files if f not in changed]
     if not changed and not dropped:
         return SyncSummary(_summary(con, source, load_id), (), len(kept), (), (), whole=False)
