@@ -1,27 +1,74 @@
-"""Publish the first outputs: the rates CSV and the county rate map, swapped into place whole."""
+"""Publishing: which periods, what each audience may see, every file of a period folder, and the
+atomic swap that puts a folder in place.
+
+A run writes every period folder into a staging area beside the outputs; only after every
+blocking check (the disclosure checker included) has passed is each folder swapped into place
+with one rename-exchange, so a reader never meets a missing or half-written folder and a failed
+run leaves the previous packs untouched.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
+import hashlib
+import json
+import os
 import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from outputs.maps import DISTRICT_TABLE_COLUMNS, dissolve_districts, rates_map_pdf
+from outputs import maps
+from outputs.charts import rate_by_decile
+from outputs.findings import HEADLINE, PeriodInfo, period_infos
+from outputs.geopackage import write_geopackage
+from outputs.html import write_index
+from outputs.pack import Area, Definition, PackData, pack_areas, render_pack
 from outputs.tables import write_csv
+from outputs.workbook import write_workbook
+from transforms.disclosure import AudienceRules, describe_rules, protect_tables
 
-HEADLINE = "all_serious_violence"
-PROXY_NOTE = (
-    "Source: data.police.uk street-level crime (open data, month and snapped location only). "
-    "Serious violence here is a proxy: Violence and sexual offences + Robbery + Possession of weapons."
+MANIFEST = "manifest.json"
+# Published tables, in workbook order; any not built in a run is left out.
+TABLE_ORDER = (
+    "sv_rates",
+    "geography_coverage",
+    "hotspots",
+    "emerging_hotspots",
+    "hotspot_grid",
+    "concentration",
+    "lorenz_curve",
+    "trends",
+    "year_on_year",
+    "time_profile",
+    "success_measures",
+    "priority_under_25s",
+    "priority_domestic_abuse",
+    "priority_drugs_alcohol",
+    "priority_places",
+    "asb_rates",
+    "proportions",
+    "risk_factors",
+    "risk_correlations",
+    "risk_model",
 )
-LOCAL_NOTE = (
-    "Source: force crime extract, classified under the local definition of serious violence."
-)
+
+
+class PublishError(RuntimeError):
+    """Periods that cannot be published, or a folder that cannot be swapped in."""
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a period or area name: '2022/23' -> '2022-23',
+    "King's Lynn and West Norfolk" -> 'kings-lynn-and-west-norfolk'."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text.replace("'", "").replace("’", "")).strip("-").lower()
 
 
 def with_basis(rates: pd.DataFrame) -> pd.DataFrame:
@@ -36,133 +83,313 @@ def with_basis(rates: pd.DataFrame) -> pd.DataFrame:
     return rates.assign(basis=basis.fillna(local))
 
 
-def coverage_note(coverage: pd.DataFrame, source: str) -> str:
-    """What the rates leave out and why, e.g. '1,606 incidents with no LSOA and 816 outside the area'."""
-    counts = coverage[coverage["source"] == source].set_index("status")["incidents"]
-    no_lsoa, outside = int(counts.get("no_lsoa", 0)), int(counts.get("outside_area", 0))
-    if not (no_lsoa or outside):
-        return "Every incident was located in the area."
-    return (
-        f"Not in the rates: {no_lsoa:,} incidents with no LSOA and {outside:,} located outside"
-        " the area (counted in geography_coverage.csv)."
-    )
+# --- which periods -------------------------------------------------------------------------------
+
+
+def report_periods(
+    infos: Mapping[str, PeriodInfo], requested: Sequence[str] | None = None
+) -> list[str]:
+    """The periods to publish: those requested (each must exist), else the latest complete one.
+
+    With no complete period (e.g. eleven months of open data) the latest period is published,
+    marked as a part year wherever it is shown. A stray far-future date makes a one-month period
+    that is never 'latest complete', so it cannot take over the outputs.
+    """
+    if not infos:
+        raise PublishError("no rates to publish: is any serious violence in the area?")
+    if requested:
+        unknown = [p for p in requested if p not in infos]
+        if unknown:
+            raise PublishError(
+                f"report_periods {unknown} have no rates; periods in this run: {sorted(infos)}"
+            )
+        return sorted(dict.fromkeys(requested))
+    complete = [p for p, i in sorted(infos.items()) if i.complete]
+    return [complete[-1]] if complete else [sorted(infos)[-1]]
+
+
+# --- what an audience may see --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Published:
-    folder: Path
-    period: str
-    files: tuple[Path, ...]
+class Publication:
+    """One run's published tables and pack data for one audience."""
+
+    audience: AudienceRules
+    tables: dict[str, pd.DataFrame]
+    pack: PackData
+    areas: list[Area]
+    cells: pd.DataFrame  # the protected count cells (status per cell)
+    extras: dict[str, str] = field(default_factory=dict)
 
 
-def slug(text: str) -> str:
-    """A file-name-safe form of a period or area name: '2022/23' -> '2022-23'."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+def with_parents(rates: pd.DataFrame, lsoas: pd.DataFrame) -> pd.DataFrame:
+    """Rates with the ward and district code of each LSOA and ward row (for filtering a pack)."""
+    look = lsoas[["lsoa_code", "ward_code", "district_code"]].astype("object")
+    look = look.drop_duplicates("lsoa_code").set_index("lsoa_code")
+    wards = look.dropna(subset=["ward_code"]).drop_duplicates("ward_code").set_index("ward_code")
+    out = rates.copy()
+    code, level = out["area_code"].astype("object"), out["area_level"]
+    out["ward_code"] = code.map(look["ward_code"]).where(level == "lsoa")
+    district = code.map(look["district_code"]).where(level == "lsoa")
+    district = district.where(level != "ward", code.map(wards["district_code"]))
+    out["district_code"] = district.where(level != "district", code)
+    return out
 
 
-def latest_period(rates: pd.DataFrame) -> str:
-    """The most recent period of the headline measure (periods sort as text: '2021/22' < '2022/23')."""
-    periods = rates.loc[rates["measure"] == HEADLINE, "period"].dropna().unique()
-    if not len(periods):
-        raise ValueError("no headline rates to publish: is any serious violence in the area?")
-    return sorted(periods)[-1]
+def fixed_breaks(
+    rates: pd.DataFrame, infos: Mapping[str, PeriodInfo]
+) -> tuple[maps.Breaks, tuple[str, ...]]:
+    """Class breaks from the published LSOA headline rates of every complete period of the run
+    (all periods when none is complete), so maps of different years and areas compare."""
+    lsoa = rates[(rates["area_level"] == "lsoa") & (rates["measure"] == HEADLINE)]
+    complete = tuple(
+        p for p in sorted(set(lsoa["period"])) if infos.get(p, PeriodInfo(p, 12)).complete
+    )
+    periods = complete or tuple(sorted(set(lsoa["period"])))
+    values = lsoa[lsoa["period"].isin(periods)]["rate_per_1000"]
+    return maps.class_breaks(values), periods
 
 
-def publish_atomically(target: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
-    """Write into a temporary sibling folder, then swap it in: readers never see half a folder."""
+def prepare_publication(
+    exact: Mapping[str, pd.DataFrame | None],
+    lsoas: gpd.GeoDataFrame,
+    *,
+    audience: AudienceRules,
+    definition: Definition,
+    partitions: Mapping[str, Sequence[str]],
+    source: str,
+    county_code: str,
+    county_name: str,
+    population_year: int | None,
+    period_months: pd.DataFrame | None = None,
+    deprivation: pd.DataFrame | None = None,
+    inputs: pd.DataFrame | None = None,
+    missing: Mapping[str, str] | None = None,
+) -> Publication:
+    """Protect every exact table for the audience and gather what the packs draw.
+
+    exact: build tables by name (sv_rates required; None for a table not built).
+    """
+    rates_exact = exact["sv_rates"]
+    if rates_exact is None or rates_exact.empty:
+        raise PublishError("no rates to publish: build.sv_rates is empty")
+    geography = lsoas[["lsoa_code", "ward_code", "district_code", "county_code"]]
+    present = {name: t for name, t in exact.items() if t is not None}
+    tables, cells = protect_tables(
+        present, audience, geography=geography, partitions=partitions, rates_source=source
+    )
+    rates = with_parents(tables["sv_rates"], lsoas)
+    infos = period_infos(rates_exact, period_months)
+    breaks, breaks_periods = fixed_breaks(rates, infos)
+    areas = pack_areas(lsoas, county_code, county_name)
+    profiles = {}
+    if deprivation is not None and len(deprivation):
+        lsoa_exact = rates_exact[
+            (rates_exact["area_level"] == "lsoa") & (rates_exact["measure"] == HEADLINE)
+        ].rename(columns={"area_code": "lsoa_code"})
+        district_of = lsoas.set_index("lsoa_code")["district_code"]
+        for period in sorted(set(lsoa_exact["period"])):
+            rows = lsoa_exact[lsoa_exact["period"] == period]
+            for area in areas:
+                part = rows if area.level == "county" else rows[
+                    rows["lsoa_code"].map(district_of) == area.code
+                ]  # fmt: skip
+                profiles[(area.code, period)] = rate_by_decile(part, deprivation)
+    why = dict(missing or {})
+    if deprivation is None or deprivation.empty:
+        why.setdefault("deprivation", "no deprivation (IoD) input was given")
+    pack = PackData(
+        county_code=county_code,
+        county_name=county_name,
+        rates=rates,
+        lsoas=maps.in_bng(lsoas),
+        breaks=breaks,
+        breaks_periods=breaks_periods,
+        infos=infos,
+        definition=definition,
+        source=source,
+        audience=audience,
+        rules_text=tuple(describe_rules(audience, sorted(set(cells["source"])))),
+        population_year=population_year,
+        coverage=tables.get("geography_coverage"),
+        tables=tables,
+        missing=why,
+        decile_profiles=profiles,
+        inputs=inputs,
+    )
+    return Publication(audience=audience, tables=tables, pack=pack, areas=areas, cells=cells)
+
+
+# --- one period folder ---------------------------------------------------------------------------
+
+
+def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The folder's period of the coverage table, one row per source and status (in_area,
+    outside_area, no_lsoa): what the footer and the CSV say the rates leave out is that period's.
+    The database keeps every period by placement method."""
+    rows = coverage[coverage["period"].astype(str) == period]
+    keys = [c for c in ("source", "period", "months", "status") if c in rows.columns]
+    values = [c for c in ("incidents", "serious_violence") if c in rows.columns]
+    return rows.groupby(keys, as_index=False, dropna=False)[values].sum()
+
+
+def _upto(table: pd.DataFrame, period: str, info: PeriodInfo | None) -> pd.DataFrame:
+    """Rows of the period and before it (a folder never shows a later period)."""
+    if "period" in table.columns:
+        return table[table["period"].astype(str) <= period]
+    if "month" in table.columns and info is not None and info.last_month is not None:
+        return table[pd.to_datetime(table["month"]) <= pd.Timestamp(info.last_month)]
+    return table
+
+
+def file_table(table: pd.DataFrame, audience: AudienceRules) -> pd.DataFrame:
+    """A published table as it goes into a CSV or a sheet: hidden cells as the marker, geometry
+    dropped, and the audience on every row."""
+    out = table.drop(columns=[c for c in ("geometry",) if c in table.columns]).copy()
+    if "suppressed" in out.columns:
+        hidden = out["suppressed"].fillna(False).astype(bool)
+        for column in out.columns:
+            if column in ("suppressed", "population") or out[column].dtype == bool:
+                continue
+            if column in _COUNTED or column in _DERIVED:
+                values = out[column].astype("object")
+                values[hidden & values.isna()] = audience.marker
+                out[column] = values
+    out["audience"] = audience.name
+    return out
+
+
+_COUNTED = ("count", "numerator", "denominator", "previous_count", "rolling_12m", "value")
+_DERIVED = (
+    "rate_per_1000", "rate", "ci_lower", "ci_upper", "vs_county", "vs_england", "change",
+    "change_p", "rate_ratio", "p_value", "proportion", "kde",
+)  # fmt: skip
+
+
+def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
+    """Every file of one period folder: packs, CSVs, workbook, GeoPackage and index.html."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = pub.pack.infos.get(period)
+    written: list[Path] = []
+    tables = {
+        name: _upto(pub.tables[name], period, info)
+        for name in TABLE_ORDER
+        if name in pub.tables and pub.tables[name] is not None
+    }
+    if "sv_rates" in tables:
+        tables["sv_rates"] = with_basis(tables["sv_rates"])
+    if "geography_coverage" in tables and "period" in tables["geography_coverage"]:
+        tables["geography_coverage"] = period_coverage_by_status(
+            pub.tables["geography_coverage"], period
+        )
+    for area in pub.areas:
+        written.append(
+            render_pack(pub.pack, area, period, folder / f"map_pack_{slug(area.name)}.pdf")
+        )
+    for name, table in tables.items():
+        written.append(write_csv(file_table(table, pub.audience), folder / f"{name}.csv"))
+    written.append(
+        write_workbook(
+            {n: file_table(t, pub.audience) for n, t in tables.items()},
+            folder / "sna_tables.xlsx",
+            audience=pub.audience,
+            period_text=info.text if info else period,
+            definition_id=pub.pack.definition.id,
+            notes=list(pub.pack.rules_text),
+            is_proxy=pub.pack.is_proxy,
+        )
+    )
+    written.append(write_geopackage(pub, period, folder / "sna.gpkg"))
+    written.append(write_index(pub, period, folder / "index.html", written))
+    return written
+
+
+def write_manifest(folder: Path, files: Sequence[Path], **fields: object) -> Path:
+    """manifest.json: what this run wrote, with sizes and sha256, so a reader can check it."""
+    entries = []
+    for path in sorted(files):
+        data = path.read_bytes()
+        entries.append(
+            {"file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        )
+    record = {**fields, "written_at": datetime.now(UTC).isoformat(), "files": entries}
+    path = folder / MANIFEST
+    path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+# --- the atomic swap -----------------------------------------------------------------------------
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False if not supported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd = -100
+    rc = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(err, f"cannot swap {a} and {b}: {os.strerror(err)}")
+
+
+def swap_in(staged: Path, target: Path) -> None:
+    """Put `staged` at `target` in one atomic step; the old folder is removed afterwards.
+
+    With no `target` yet this is one rename. Otherwise the two folders are exchanged with
+    renameat2(RENAME_EXCHANGE), so `target` is never missing; where the system cannot exchange
+    (not Linux), the old folder is renamed aside and the new one renamed in straight after, and the
+    old one is put back if the second rename fails.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    if not target.exists():
+        staged.rename(target)
+        return
+    retired = target.with_name(f".{target.name}.retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    if _exchange(staged, target):
+        shutil.rmtree(staged, ignore_errors=True)  # `staged` now holds the old folder
+        return
+    target.rename(retired)
     try:
-        written = write(staging)
+        staged.rename(target)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        retired.rename(target)
         raise
-    retired = target.with_name(f".{target.name}.old")
     shutil.rmtree(retired, ignore_errors=True)
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-    return [target / path.relative_to(staging) for path in written]
 
 
 STAGING = ".staging"
 
 
 def staging_dir(output_dir: Path, run_id: str) -> Path:
-    """Where a run writes its outputs until every blocking check has passed."""
+    """Where a run writes its outputs until every blocking check has passed (same file system)."""
     return output_dir / STAGING / run_id
 
 
+def staged_folders(staging: Path) -> list[Path]:
+    """The period folders under a run's staging folder (<staging>/<audience>/<period>)."""
+    return sorted(p for p in staging.glob("*/*") if p.is_dir())
+
+
 def swap_in_staged(output_dir: Path, run_id: str) -> list[Path]:
-    """Move a run's staged period folders into `output_dir`, each replacing its old folder whole,
-    and clear every run's staging (a killed run leaves its own behind). Returns the files."""
-    staged = staging_dir(output_dir, run_id)
-    files: list[Path] = []
-    for folder in sorted(p for p in staged.iterdir() if p.is_dir()) if staged.is_dir() else []:
-        moved = sorted(f.relative_to(folder) for f in folder.rglob("*") if f.is_file())
-        target = output_dir / folder.name
-        publish_atomically(target, lambda into, src=folder: _move_contents(src, into))
-        files += [target / f for f in moved]
+    """Swap each of a run's staged period folders into `output_dir` in one atomic step, then clear
+    every run's staging (a killed run leaves its own behind). Returns the published files."""
+    staging = staging_dir(output_dir, run_id)
+    published = []
+    for folder in staged_folders(staging):
+        target = output_dir / folder.relative_to(staging)
+        names = sorted(p.name for p in folder.iterdir())
+        swap_in(folder, target)
+        published += [target / n for n in names]
     shutil.rmtree(output_dir / STAGING, ignore_errors=True)
-    return files
-
-
-def _move_contents(source: Path, into: Path) -> list[Path]:
-    for item in source.iterdir():
-        item.rename(into / item.name)
-    return [p for p in into.rglob("*") if p.is_file()]
-
-
-def publish_first_outputs(
-    rates: pd.DataFrame,
-    lsoas: gpd.GeoDataFrame,
-    coverage: pd.DataFrame,
-    *,
-    area_name: str,
-    definition_id: str,
-    definition_hash: str,
-    output_dir: Path,
-) -> Published:
-    """sv_rates.csv (every area, period and measure), coverage CSV and the map PDF for the latest period."""
-    period = latest_period(rates)
-    headline = rates[(rates["measure"] == HEADLINE) & (rates["period"] == period)]
-    source = str(headline["source"].iloc[0])
-    is_proxy = source == "police_uk"
-    months = int(headline["months"].max())
-
-    lsoa_rates = lsoas.merge(
-        headline.loc[headline["area_level"] == "lsoa", ["area_code", "rate_per_1000", "count"]],
-        left_on="lsoa_code",
-        right_on="area_code",
-        how="left",
-    )
-    by_level = {level: rows for level, rows in headline.groupby("area_level")}
-    district_table = pd.concat(
-        [by_level.get("district", headline.iloc[:0]).sort_values("area_name"), by_level["county"]]
-    ).rename(columns={"area_name": "district_name"})[DISTRICT_TABLE_COLUMNS]
-    title = f"Serious violence per 1,000 residents by LSOA, {area_name}"
-    period_text = period if months >= 12 else f"{period} ({months} months of data)"
-
-    def write(folder: Path) -> list[Path]:
-        csv = write_csv(with_basis(rates), folder / "sv_rates.csv")
-        cov = write_csv(coverage, folder / "geography_coverage.csv")
-        pdf = rates_map_pdf(
-            lsoa_rates,
-            dissolve_districts(lsoa_rates),
-            district_table,
-            title=title,
-            period=period_text,
-            definition_id=definition_id,
-            definition_hash=definition_hash,
-            source_note=f"{PROXY_NOTE if is_proxy else LOCAL_NOTE} {coverage_note(coverage, source)}",
-            is_proxy=is_proxy,
-            path=folder / f"sv_rate_map_{slug(area_name)}.pdf",
-        )
-        return [Path(csv), Path(cov), Path(pdf)]
-
-    folder = output_dir / slug(period)
-    files = publish_atomically(folder, write)
-    return Published(folder=folder, period=period, files=tuple(files))
+    return published

@@ -21,7 +21,7 @@ CSV_ENCODING = (
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success move it onto `path`, on error remove it.
 
     The temporary file lives in the same folder so `os.replace` is a rename, never a copy.
@@ -29,7 +29,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable like any other
@@ -59,10 +59,33 @@ def _iso_dates(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(text: str) -> str:
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    A cell starting with =, +, -, @ (or a tab or carriage return) is what Excel and LibreOffice
+    evaluate; a crafted LSOA or location name must never reach a partner's spreadsheet that way.
+    """
+    return "'" + text if isinstance(text, str) and text.startswith(FORMULA_START) else text
+
+
+def escape_text_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell escaped with `escape_formula` (numbers are left as numbers)."""
+    out = df.copy()
+    for column in out.columns:
+        s = out[column]
+        if pd.api.types.is_string_dtype(s) or s.dtype == object:
+            out[column] = s.map(escape_formula, na_action="ignore")
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Sequence[str] | None = None) -> Path:
     """Write `df` as a CSV that Excel opens correctly, atomically; returns the path.
 
-    UTF-8 with BOM, no index, "\\n" line endings, dates as ISO 8601, missing values as empty cells.
+    UTF-8 with BOM, no index, "\\n" line endings, dates as ISO 8601, missing values as empty cells,
+    text that a spreadsheet would run as a formula escaped (`escape_formula`).
     Columns come in `columns` order when given (a missing one raises KeyError), else in the frame's
     own order, so the same frame always gives byte-identical files.
     """
@@ -72,7 +95,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Sequence[str] | No
         if missing:
             raise KeyError(f"write_csv({path.name}): columns not in the frame: {missing}")
         df = df.loc[:, list(columns)]
-    frame = _iso_dates(df)
+    frame = escape_text_columns(_iso_dates(df))
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, encoding=CSV_ENCODING, lineterminator="\n")
     return path

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.partitions import whole_range_tags
-from pipelines.settings import SETTINGS_ENV, SettingsError, load_settings
+from pipelines.settings import AUDIENCE_ENV, SETTINGS_ENV, SettingsError, load_settings
 from transforms.periods import period_with_months
 
 app = typer.Typer(
@@ -229,14 +229,27 @@ def run_pipeline(
     return result.success and not handler.failed_checks
 
 
+AudienceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--audience",
+        help="Who the outputs are for: public or partner (small-number rules in"
+        " config/disclosure.yaml). Default: the settings' audience, else the config's default.",
+    ),
+]
+
+
 @app.command()
 def run(
     settings: SettingsOption = DEFAULT_SETTINGS_PATH,
+    audience: AudienceOption = None,
 ) -> None:
     """Run the whole SNA for one settings file: ingest, classify, rates, outputs."""
     from pipelines.runs import RunLocked, run_lock
     from transforms.definition import DefinitionError, load_definition
 
+    if audience is not None:
+        os.environ[AUDIENCE_ENV] = audience
     try:  # everything is validated before anything is written
         loaded = load_settings(settings)
         load_definition(loaded.definition)
@@ -264,11 +277,26 @@ def run(
             for line in handler.reasons.get(name, []):
                 console.print(f"    {line}", highlight=False)
         raise typer.Exit(1)
-    _summary(loaded.database, loaded.output_dir, took, loaded.area_name)
+    _summary(loaded.database, loaded.output_dir, took, loaded.area_name, run_id)
 
 
-def _summary(database: Path, output_dir: Path, took: float, area_name: str) -> None:
-    """What was loaded and rejected, how incidents were placed, the headline, where outputs are."""
+def _published_by(output_dir: Path, run_id: str) -> list[tuple[str, list[Path]]]:
+    """(audience and period, files) of every period folder this run published, from the manifests
+    the publish step writes: files left by earlier runs are never listed."""
+    out = []
+    for manifest in sorted(output_dir.glob("*/*/manifest.json")):
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+        if record.get("run_id") != run_id:
+            continue
+        folder = manifest.parent
+        label = f"{record.get('audience', folder.parent.name)} {record.get('period', folder.name)}"
+        out.append((label, [folder / f["file"] for f in record["files"]] + [manifest]))
+    return out
+
+
+def _summary(database: Path, output_dir: Path, took: float, area_name: str, run_id: str) -> None:
+    """What was loaded and rejected, how incidents were placed, the headline, and the files this
+    run published."""
     from transforms.db import connect
 
     con = connect(database, read_only=True)
@@ -298,9 +326,13 @@ def _summary(database: Path, output_dir: Path, took: float, area_name: str) -> N
     for line in headline_lines(county, area_name):
         console.print(line, highlight=False)
     console.print(f"[green]Done in {took:.1f}s.[/green] Database: [bold]{database}[/bold]")
-    console.print(f"Outputs: [bold]{output_dir}[/bold]")
-    for path in sorted(output_dir.glob("*/*")):
-        console.print(f"  {path}")
+    published = _published_by(output_dir, run_id)
+    if not published:
+        console.print(f"No files were published by this run in [bold]{output_dir}[/bold].")
+    for label, files in published:
+        console.print(f"Outputs for [bold]{label}[/bold]: {files[0].parent}")
+        for path in files:
+            console.print(f"  {path}")
 
 
 def _placement_table(rows: list[tuple]) -> Table:

@@ -98,14 +98,29 @@ def test_part_year_is_not_compared_with_england(run_c: RealRun) -> None:
     )
 
 
-def test_outputs_say_they_are_a_proxy(run_c: RealRun) -> None:
-    folder = run_c.settings.output_dir / "2022"
+def test_outputs_say_they_are_a_proxy_and_a_part_year(run_c: RealRun) -> None:
+    from pypdf import PdfReader
+
+    folder = run_c.settings.output_dir / "public" / "2022"  # 11 months: no complete year
     with (folder / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert {row["source"] for row in rows} == {"police_uk"}
     assert all(row["basis"].startswith("PROXY: data.police.uk") for row in rows)
-    pdf = (folder / "sv_rate_map_norfolk.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and b"PROXY" in pdf
+    packs = sorted(p.name for p in folder.glob("map_pack_*.pdf"))
+    assert len(packs) == 8 and "map_pack_kings-lynn-and-west-norfolk.pdf" in packs
+    pages = [p.extract_text() for p in PdfReader(folder / "map_pack_norfolk.pdf").pages]
+    assert all("Proxy: data.police.uk open data" in page for page in pages)
+    assert all("2022 (part year: Jan–Nov 2022, 11 months)" in page for page in pages)
+
+
+def test_insets_come_out_of_the_data_for_the_norfolk_towns(run_c: RealRun) -> None:
+    """The densest clusters of high-rate LSOAs are Norwich, Great Yarmouth and King's Lynn."""
+    from pypdf import PdfReader
+
+    pdf = run_c.settings.output_dir / "public" / "2022" / "map_pack_norfolk.pdf"
+    page = PdfReader(pdf).pages[2].extract_text()
+    for town in ("Norwich", "Great Yarmouth", "King's Lynn and West Norfolk"):
+        assert f"{town}:" in page
 
 
 @pytest.mark.parametrize(

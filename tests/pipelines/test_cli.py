@@ -14,14 +14,26 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at the terminal width; keep lines whole
+    monkeypatch.setenv("SNA_AUDIENCE", "")  # `--audience` sets it: undone after each test
 
 
-def test_run_prints_progress_inputs_and_outputs(small_demo: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "--settings", str(write_settings(tmp_path, small_demo))])
+def test_run_prints_progress_and_only_the_files_this_run_wrote(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    stale = tmp_path / "out" / "public" / "2020-21" / "old.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("left by an earlier run")
+    settings = write_settings(tmp_path, small_demo, report_periods=["2021/22"])
+    result = runner.invoke(app, ["run", "--settings", str(settings), "--audience", "partner"])
     assert result.exit_code == 0, result.output
     assert "done marts.sv_rates" in result.output
     assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
-    assert str(tmp_path / "out" / "2023-24" / "sv_rates.csv") in result.output
+    assert "check ok outputs/staged:published_files_pass_disclosure_control" in result.output
+    folder = tmp_path / "out" / "partner" / "2021-22"
+    assert str(folder / "sv_rates.csv") in result.output
+    assert str(folder / "map_pack_demo-county.pdf") in result.output
+    assert "old.csv" not in result.output and "public" not in result.output.split("Outputs")[-1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["partner", "public"]
     assert "Incidents by placement and period" in result.output
     assert "Headline, Demo County, 2023/24:" in result.output
     assert "per 1,000 residents (95% CI" in result.output
@@ -67,6 +79,13 @@ def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(
     assert "DISTRICTCODE" in result.output  # the columns found are listed
     assert "no outputs were published" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_audience_exits_2(small_demo: Path, tmp_path: Path) -> None:
+    settings = write_settings(tmp_path, small_demo)
+    result = runner.invoke(app, ["run", "--settings", str(settings), "--audience", "press"])
+    assert result.exit_code == 2
+    assert "'audience' must be one of ['public', 'partner']" in result.output
 
 
 def test_a_bad_settings_file_exits_2_with_the_key(tmp_path: Path) -> None:

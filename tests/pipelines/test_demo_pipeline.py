@@ -42,7 +42,8 @@ def test_every_asset_materialises_and_every_check_passes(demo_run: Run) -> None:
         "raw/police_extract",
         "core/incidents",
         "marts/sv_rates",
-        "first_outputs",
+        "outputs/staged",
+        "marts/published",
         "audit/runs",
     } <= {key.replace(".", "/") for key in materialised}
 
@@ -106,26 +107,76 @@ def test_headline_counts_match_serious_violence_incidents_in_the_area(demo_run: 
     assert incidents > 0 and headline == incidents
 
 
-def test_outputs_are_published_for_the_latest_period(demo_run: Run) -> None:
+def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> None:
     out = demo_run.settings.output_dir
-    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert sorted(p.name for p in out.iterdir()) == ["public"]  # the default audience only
+    folders = [p for p in (out / "public").iterdir() if p.is_dir()]
     assert [p.name for p in folders] == ["2023-24"]  # demo starts April 2021, 36 months
     names = sorted(p.name for p in folders[0].iterdir())
-    assert names == ["geography_coverage.csv", "sv_rate_map_demo-county.pdf", "sv_rates.csv"]
-    assert (folders[0] / "sv_rate_map_demo-county.pdf").read_bytes().startswith(b"%PDF")
+    districts = query(
+        demo_run.settings.database, "SELECT DISTINCT district_name FROM ref.lsoa ORDER BY 1"
+    )
+    packs = ["map_pack_demo-county.pdf"] + [
+        "map_pack_" + name.lower().replace(" ", "-") + ".pdf" for (name,) in districts
+    ]
+    assert set(packs) <= set(names) and len(packs) == 8
+    for name in ("sna_tables.xlsx", "sna.gpkg", "index.html", "sv_rates.csv",
+                 "geography_coverage.csv", "manifest.json"):  # fmt: skip
+        assert name in names
+    manifest = json.loads((folders[0] / "manifest.json").read_text())
+    assert manifest["audience"] == "public" and manifest["period"] == "2023/24"
+    assert sorted(f["file"] for f in manifest["files"]) == sorted(set(names) - {"manifest.json"})
     with (folders[0] / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle))
-    for column in (
-        "area_level",
-        "area_code",
-        "rate_per_1000",
-        "ci_lower",
-        "ci_upper",
-        "vs_county",
-        "definition_id",
-    ):
-        assert column in header
+        rows = list(csv.DictReader(handle))
+    for column in ("area_level", "rate_per_1000", "ci_lower", "ci_upper", "vs_county",
+                   "definition_id", "suppressed", "audience"):  # fmt: skip
+        assert column in rows[0]
+    assert {r["period"] for r in rows} == {"2021/22", "2022/23", "2023/24"}
+    small = [r for r in rows if r["area_level"] == "lsoa" and r["count"] in {"1", "2", "3", "4"}]
+    assert small == [] and any(r["count"] == "*" for r in rows)
     assert not list(out.glob(".*")), "no staging folders may be left behind"
+
+
+def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) -> None:
+    from pypdf import PdfReader
+
+    folder = demo_run.settings.output_dir / "public" / "2023-24"
+    reader = PdfReader(folder / "map_pack_demo-county.pdf")
+    pages = [p.extract_text().replace("\n", " ") for p in reader.pages]
+    assert len(pages) == 11
+    expected = ["map pack", "Key findings", "per 1,000 residents, by LSOA", "Hot spots",
+                "Trend", "Priorities and success measures", "Rates by district",
+                "LSOAs with the most offences", "Risk factors and deprivation",
+                "Methods and caveats", "Data sources and licences"]  # fmt: skip
+    for n, (text, title) in enumerate(zip(pages, expected, strict=True), start=1):
+        assert title in text and f"Page {n} of 11" in text
+        assert "PUBLIC: small numbers suppressed" in text and "norfolk-2024" in text
+    assert "Getis-Ord Gi*" in pages[3] and "Not available in this run" not in pages[3]
+    assert "Rate by year" in pages[4] and "Rate by deprivation decile" in pages[8]
+    assert "Not in the rates" in pages[2] or "was located in the area" in pages[2]
+    assert reader.metadata.title.startswith("Serious violence map pack: Demo County")
+
+
+def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -> None:
+    import pyogrio
+
+    path = demo_run.settings.output_dir / "public" / "2023-24" / "sna.gpkg"
+    layers = dict(pyogrio.list_layers(path))
+    assert {"lsoa", "ward", "district"} <= set(layers)
+    lsoa = pyogrio.read_dataframe(path, layer="lsoa")
+    assert lsoa.crs.to_epsg() == 27700 and len(lsoa) == 60
+    assert lsoa.geometry.is_valid.all()
+    assert not lsoa["count"].between(1, 4).any()
+    assert (lsoa["audience"] == "public").all()
+
+
+def test_index_html_links_every_file_and_embeds_the_map(demo_run: Run) -> None:
+    folder = demo_run.settings.output_dir / "public" / "2023-24"
+    html = (folder / "index.html").read_text(encoding="utf-8")
+    for f in folder.iterdir():
+        if f.name not in ("index.html", "manifest.json"):
+            assert f'href="{f.name}"' in html
+    assert "data:image/png;base64," in html and "http" not in html.split("Open Government")[0]
 
 
 def test_audit_run_records_definition_and_input_hashes(demo_run: Run) -> None:
@@ -153,6 +204,40 @@ def test_a_failing_blocking_check_publishes_nothing(small_demo: Path, tmp_path: 
     materialised = {m.asset_key for m in result.get_asset_materialization_events()}
     assert dg.AssetKey(["marts", "sv_rates"]) not in materialised
     assert not settings.output_dir.exists()
+
+
+def test_a_failing_disclosure_check_leaves_the_previous_packs_untouched(
+    demo_run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publish once; then a run whose checker finds a breach must change neither the files nor
+    the marts, and must leave no staged files behind."""
+    import shutil
+
+    from pipelines.defs.reporting import assets as reporting_assets
+    from transforms.disclosure_check import Violation
+
+    out = tmp_path / "out"
+    shutil.copytree(demo_run.settings.output_dir, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    shutil.copy(demo_run.settings.database, tmp_path / "sna.duckdb")
+
+    def one_file(publication, period, folder):  # rendering is tested elsewhere: keep this quick
+        folder.mkdir(parents=True)
+        (folder / "sv_rates.csv").write_text("new")
+        return [folder / "sv_rates.csv"]
+
+    monkeypatch.setattr(reporting_assets, "write_period", one_file)
+    monkeypatch.setattr(
+        reporting_assets,
+        "check_published",
+        lambda folder, *a, **k: [Violation(str(folder), "row 2", "small count", "planted")],
+    )
+    settings, result = materialize(write_settings(tmp_path, demo_run.demo_dir))
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed == ["published_files_pass_disclosure_control"]
+    materialised = {m.asset_key for m in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["marts", "published"]) not in materialised
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.parametrize("missing", ["population"])

@@ -103,3 +103,43 @@ def test_atomic_path_writes_beside_the_target(tmp_path):
         assert not target.exists()
         tmp.write_bytes(b"%PDF")
     assert target.read_bytes() == b"%PDF" and not tmp.exists()
+
+
+def test_text_that_would_run_as_a_formula_is_escaped(tmp_path):
+    df = pd.DataFrame(
+        {
+            "area_name": ['=HYPERLINK("http://x")', "+44 1603", "-cmd", "@SUM(A1)", "Norwich"],
+            "change": [-1.5, 2.0, -3.0, 0.0, 1.0],
+        }
+    )
+    path = write_csv(df, tmp_path / "t.csv")
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    assert back["area_name"].tolist() == [
+        '\'=HYPERLINK("http://x")',
+        "'+44 1603",
+        "'-cmd",
+        "'@SUM(A1)",
+        "Norwich",
+    ]
+    assert back["change"].tolist() == [-1.5, 2.0, -3.0, 0.0, 1.0]  # numbers stay numbers
+
+
+def test_workbook_text_is_stored_as_escaped_text_never_as_a_formula(tmp_path):
+    from openpyxl import load_workbook
+
+    from outputs.workbook import write_workbook
+    from transforms.disclosure import load_disclosure
+
+    table = pd.DataFrame({"area_name": ["=1+1", "Norwich"], "count": [5, 7]})
+    path = write_workbook(
+        {"sv_rates": table},
+        tmp_path / "t.xlsx",
+        audience=load_disclosure().audience("partner"),
+        period_text="2023/24",
+        definition_id="d",
+        notes=[],
+        is_proxy=False,
+    )
+    ws = load_workbook(path)["sv_rates"]
+    assert ws["A2"].value == "'=1+1" and ws["A2"].data_type == "s"
+    assert ws["B2"].value == 5 and ws["B2"].data_type == "n"

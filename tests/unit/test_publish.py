@@ -1,65 +1,55 @@
-"""Publishing: the latest period, what the rates leave out, and the whole-folder swap."""
+"""Publishing: which periods, the basis column, file names, and the atomic folder swap."""
 
+from __future__ import annotations
+
+import os
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from outputs.publish import coverage_note, latest_period, publish_atomically, with_basis
+from outputs import publish
+from outputs.findings import PeriodInfo
+from outputs.publish import (
+    PublishError,
+    report_periods,
+    slug,
+    swap_in,
+    swap_in_staged,
+    with_basis,
+)
 
 
-def test_latest_period_sorts_financial_years() -> None:
-    rates = pd.DataFrame(
-        {
-            "measure": ["all_serious_violence"] * 3 + ["robbery"],
-            "period": ["2021/22", "2023/24", "2022/23", "2024/25"],
-        }
-    )
-    assert latest_period(rates) == "2023/24"
+def infos(**months: int) -> dict[str, PeriodInfo]:
+    return {p.replace("_", "/"): PeriodInfo(p.replace("_", "/"), n) for p, n in months.items()}
 
 
-def test_coverage_note_counts_what_the_rates_leave_out() -> None:
-    coverage = pd.DataFrame(
-        {
-            "source": ["police_uk", "police_uk", "police_uk", "police"],
-            "status": ["in_area", "no_lsoa", "outside_area", "outside_area"],
-            "incidents": [71396, 1606, 816, 5],
-        }
-    )
-    assert coverage_note(coverage, "police_uk") == (
-        "Not in the rates: 1,606 incidents with no LSOA and 816 located outside the area"
-        " (counted in geography_coverage.csv)."
-    )
-    assert "0 incidents with no LSOA and 5 located outside" in coverage_note(coverage, "police")
+def test_default_is_the_latest_complete_period() -> None:
+    got = infos(**{"2021_22": 12, "2022_23": 12, "2023_24": 4})
+    assert report_periods(got) == ["2022/23"]
 
 
-def test_publish_replaces_the_folder_whole(tmp_path: Path) -> None:
-    target = tmp_path / "2022-23"
-    target.mkdir()
-    (target / "stale.csv").write_text("old")
-
-    def write(folder: Path) -> list[Path]:
-        (folder / "sv_rates.csv").write_text("new")
-        return [folder / "sv_rates.csv"]
-
-    assert publish_atomically(target, write) == [target / "sv_rates.csv"]
-    assert sorted(p.name for p in target.iterdir()) == ["sv_rates.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2022-23"]
+def test_a_stray_future_date_never_becomes_the_latest_period() -> None:
+    """One mistyped 2099 date makes a one-month period: it must not take over the outputs."""
+    got = infos(**{"2022_23": 12, "2023_24": 12, "2098_99": 1})
+    assert report_periods(got) == ["2023/24"]
 
 
-def test_a_failed_publish_leaves_the_previous_folder_untouched(tmp_path: Path) -> None:
-    target = tmp_path / "2022-23"
-    target.mkdir()
-    (target / "sv_rates.csv").write_text("previous")
+def test_with_no_complete_period_the_latest_part_year_is_published() -> None:
+    assert report_periods({"2022": PeriodInfo("2022", 11)}) == ["2022"]
 
-    def write(folder: Path) -> list[Path]:
-        (folder / "sv_rates.csv").write_text("half")
-        raise RuntimeError("map failed")
 
-    with pytest.raises(RuntimeError):
-        publish_atomically(target, write)
-    assert (target / "sv_rates.csv").read_text() == "previous"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2022-23"]
+def test_requested_periods_must_exist() -> None:
+    got = infos(**{"2021_22": 12, "2022_23": 12})
+    assert report_periods(got, ["2022/23", "2021/22"]) == ["2021/22", "2022/23"]
+    with pytest.raises(PublishError, match=r"\['2024/25'\] have no rates"):
+        report_periods(got, ["2024/25"])
+
+
+def test_slugs_are_file_name_safe() -> None:
+    assert slug("2022/23") == "2022-23"
+    assert slug("King's Lynn and West Norfolk") == "kings-lynn-and-west-norfolk"
 
 
 def test_every_proxy_row_says_it_is_a_proxy() -> None:
@@ -67,3 +57,77 @@ def test_every_proxy_row_says_it_is_a_proxy() -> None:
     basis = with_basis(rates)["basis"].tolist()
     assert basis[0].startswith("PROXY: data.police.uk") and "not the local definition" in basis[0]
     assert basis[1] == "local definition norfolk-2024"
+
+
+def make(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "map_pack_x.pdf").write_text(text)
+    return folder
+
+
+def test_swap_replaces_the_folder_whole_and_removes_the_old(tmp_path: Path) -> None:
+    target = make(tmp_path / "out" / "public" / "2022-23", "old")
+    (target / "stale.csv").write_text("old")
+    staged = make(tmp_path / "out" / ".staging" / "run" / "public" / "2022-23", "new")
+    swap_in(staged, target)
+    assert sorted(p.name for p in target.iterdir()) == ["map_pack_x.pdf"]
+    assert (target / "map_pack_x.pdf").read_text() == "new"
+    assert not staged.exists()
+
+
+def test_the_period_folder_is_never_missing_during_a_swap(tmp_path: Path) -> None:
+    """A reader polling the folder while it is swapped 50 times always finds it, whole."""
+    target = make(tmp_path / "out" / "p", "0")
+    seen, stop = [], threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                seen.append((target / "map_pack_x.pdf").read_text())
+            except FileNotFoundError:
+                seen.append(None)
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        for i in range(1, 51):
+            swap_in(make(tmp_path / f"s{i}", str(i)), target)
+    finally:
+        stop.set()
+        reader.join()
+    assert None not in seen and (target / "map_pack_x.pdf").read_text() == "50"
+
+
+def test_without_an_exchange_call_the_old_folder_comes_back_if_the_swap_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = make(tmp_path / "p", "previous")
+    staged = make(tmp_path / "s", "new")
+    monkeypatch.setattr(publish, "_exchange", lambda a, b: False)
+    real_rename = Path.rename
+
+    def failing(self: Path, other):
+        if self == staged:
+            raise OSError("disk gone")
+        return real_rename(self, other)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        swap_in(staged, target)
+    assert (target / "map_pack_x.pdf").read_text() == "previous"
+
+
+def test_swap_in_staged_moves_every_period_and_leaves_no_staging(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(out / "public" / "2021-22", "kept")
+    staging = out / ".staging" / "run1"
+    make(staging / "public" / "2022-23", "a")
+    make(staging / "public" / "2023-24", "b")
+    make(out / ".staging" / "killed-run" / "public" / "2023-24", "left by a killed run")
+    files = swap_in_staged(out, "run1")
+    assert sorted(str(p.relative_to(out)) for p in files) == [
+        "public/2022-23/map_pack_x.pdf",
+        "public/2023-24/map_pack_x.pdf",
+    ]
+    assert (out / "public" / "2021-22" / "map_pack_x.pdf").read_text() == "kept"
+    assert sorted(os.listdir(out)) == ["public"]

@@ -86,6 +86,23 @@ def test_shipped_settings_files_load() -> None:
         assert settings.definition.is_file(), settings.definition
 
 
+def test_audience_and_report_periods_are_read_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SNA_AUDIENCE", raising=False)
+    path = write(tmp_path, MINIMAL + "audience: partner\nreport_periods: ['2022', 2023]\n")
+    settings = load_settings(path, base_dir=tmp_path)
+    assert settings.audience == "partner" and settings.report_periods == ("2022", "2023")
+    assert load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path).audience is None
+    monkeypatch.setenv("SNA_AUDIENCE", "public")  # what `sna run --audience public` sets
+    assert load_settings(path, base_dir=tmp_path).audience == "public"
+    monkeypatch.delenv("SNA_AUDIENCE")
+    with pytest.raises(SettingsError, match="'audience' must be one of"):
+        load_settings(write(tmp_path, MINIMAL + "audience: press\n"), base_dir=tmp_path)
+    with pytest.raises(SettingsError, match="report_periods"):
+        load_settings(write(tmp_path, MINIMAL + "report_periods: ['22/23']\n"), base_dir=tmp_path)
+
+
 def test_hotspot_and_risk_settings_have_defaults_and_are_validated(tmp_path: Path) -> None:
     from transforms import hotspots, risk
 

@@ -1,10 +1,31 @@
-"""Published outputs and the audit record of the run that made them."""
+"""Published outputs and the audit record of the run that made them.
+
+`staged_outputs` renders every file of every report period for the run's audience into a staging
+folder; a blocking check re-reads them all against the disclosure rules; `publish` then copies
+build.* to marts.* in one transaction and swaps each period folder into place in one step.
+"""
+
+import contextlib
+import shutil
+import time
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from outputs.publish import latest_period, publish_first_outputs, staging_dir, swap_in_staged
+from outputs.publish import (
+    STAGING,
+    prepare_publication,
+    report_periods,
+    slug,
+    staged_folders,
+    staging_dir,
+    swap_in_staged,
+    write_manifest,
+    write_period,
+)
+from pipelines import reporting
 from pipelines.defs.geography.assets import geography_coverage
 from pipelines.defs.hotspots.assets import (
     concentration,
@@ -14,57 +35,19 @@ from pipelines.defs.hotspots.assets import (
 )
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
+from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 from pipelines.runs import record_end
-from transforms.coverage import COVERAGE_TABLE
-from transforms.db import publish_build, read_geotable, read_table
+from transforms.db import publish_build
 from transforms.definition import load_definition
+from transforms.disclosure import CELL_TABLES, count_cells, load_disclosure, table_cells
+from transforms.disclosure_check import check_published
 
-
-@dg.asset(group_name="reporting", kinds={"pdf", "csv"}, deps=[sv_rates, geography_coverage])
-def first_outputs(
-    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    """sv_rates.csv, geography_coverage.csv and the county rate map PDF for the latest period,
-    staged: they replace the published folder only in the `publish` step, after every check."""
-    settings = sna.load()
-    definition = load_definition(settings.definition)
-    with duckdb.get_connection() as con:
-        rates = read_table(con, "build.sv_rates")
-        lsoas = read_geotable(con, "ref.lsoa")
-        coverage = read_table(con, COVERAGE_TABLE)
-    published = publish_first_outputs(
-        rates,
-        lsoas,
-        period_coverage_by_status(coverage, latest_period(rates)),
-        area_name=settings.area_name,
-        definition_id=definition.id,
-        definition_hash=definition.hash,
-        output_dir=staging_dir(settings.output_dir, context.run.run_id),
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "folder": dg.MetadataValue.path(str(published.folder)),
-            "period": published.period,
-            "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in published.files)),
-        }
-    )
-
-
-def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFrame:
-    """The published period's coverage, one row per source and status (in_area, outside_area,
-    no_lsoa): the folder is that period's. The database keeps every period by placement method."""
-    rows = coverage[coverage["period"] == period]
-    return rows.groupby(["source", "period", "months", "status"], as_index=False)[
-        ["incidents", "serious_violence"]
-    ].sum()
-
-
-# Every asset that writes a `build.*` table, directly or through the outputs made from it.
+# Every asset that writes a `build.*` table: the outputs are rendered after all of them, and
+# `publish` runs only when all of them and their blocking checks have passed. Append yours here.
 BUILT_BY = [
     sv_rates,
     geography_coverage,
-    first_outputs,
     hotspots,
     hotspot_grid,
     emerging_hotspots,
@@ -75,19 +58,140 @@ BUILT_BY = [
 ]
 
 
-@dg.asset(key=["marts", "published"], group_name="reporting", kinds={"duckdb"}, deps=BUILT_BY)
+@dg.asset(
+    key=["outputs", "staged"],
+    group_name="reporting",
+    kinds={"pdf", "xlsx", "gpkg", "csv", "html"},
+    deps=BUILT_BY,
+)
+def staged_outputs(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """Map packs (county and each district), CSVs, workbook, GeoPackage and index.html for each
+    report period, disclosure-controlled for the run's audience, written to a staging folder."""
+    settings = sna.load()
+    definition = load_definition(settings.definition)
+    audience = load_disclosure().audience(settings.audience)
+    source = settings.rates_source
+    started = time.perf_counter()
+    with duckdb.get_connection() as con:
+        exact = reporting.read_build_tables(con)
+        lsoas = reporting.read_lsoas(con)
+        publication = prepare_publication(
+            exact,
+            lsoas,
+            audience=audience,
+            definition=reporting.definition_words(definition),
+            partitions=reporting.partitions(definition, source),
+            source=source,
+            county_code=settings.area_code,
+            county_name=settings.area_name,
+            population_year=settings.population_year,
+            period_months=reporting.read_period_months(con, source),
+            deprivation=reporting.read_deprivation(con),
+            inputs=reporting.read_input_log(con),
+            missing=reporting.MISSING,
+        )
+    protected = time.perf_counter()
+    periods = report_periods(publication.pack.infos, settings.report_periods)
+    shutil.rmtree(settings.output_dir / STAGING, ignore_errors=True)  # one run at a time
+    root = staging_dir(settings.output_dir, context.run.run_id)
+    sizes = []
+    for period in periods:
+        folder = root / audience.name / slug(period)
+        files = write_period(publication, period, folder)
+        write_manifest(
+            folder,
+            files,
+            run_id=context.run.run_id,
+            audience=audience.name,
+            period=period,
+            definition_id=definition.id,
+            definition_hash=definition.hash,
+        )
+        sizes += [
+            {"period": period, "file": f.name, "kB": round(f.stat().st_size / 1024)} for f in files
+        ]
+    hidden = publication.cells["status"].value_counts().to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "audience": audience.name,
+            "periods": ", ".join(periods),
+            "staging": dg.MetadataValue.path(str(root)),
+            "cells_by_status": dg.MetadataValue.json({k: int(v) for k, v in hidden.items()}),
+            "disclosure_seconds": round(protected - started, 1),
+            "render_seconds": round(time.perf_counter() - protected, 1),
+            "files": md_table(pd.DataFrame(sizes), rows=200),
+        }
+    )
+
+
+@dg.asset_check(asset=staged_outputs, blocking=True)
+def published_files_pass_disclosure_control(
+    context: dg.AssetCheckExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.AssetCheckResult:
+    """Re-read every staged file (CSV, workbook, GeoPackage, the tables printed in the PDFs, the
+    HTML) and fail when any cell breaks the audience's rules or can be worked out from others.
+    A failing folder is deleted: nothing that broke the rules is left on disk."""
+    settings = sna.load()
+    definition = load_definition(settings.definition)
+    audience = load_disclosure().audience(settings.audience)
+    source = settings.rates_source
+    root = staging_dir(settings.output_dir, context.run.run_id)
+    with duckdb.get_connection() as con:
+        exact = reporting.read_build_tables(con)
+        lsoas = reporting.read_lsoas(con)
+    cells = count_cells(
+        table_cells(name, t) for name, t in exact.items() if name in CELL_TABLES and t is not None
+    )
+    violations = []
+    folders = staged_folders(root)
+    for folder in folders:
+        violations += check_published(
+            folder,
+            audience,
+            exact=cells,
+            rates_source=source,
+            geography=lsoas[["lsoa_code", "ward_code", "district_code", "county_code"]],
+            partitions=reporting.partitions(definition, source),
+        )
+    passed = bool(folders) and not violations
+    if not passed:
+        shutil.rmtree(root, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            root.parent.rmdir()
+    table = pd.DataFrame([v.__dict__ for v in violations])
+    if len(table):
+        table["file"] = table["file"].map(lambda f: Path(f).name)
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "folders_checked": len(folders),
+            "violations": len(violations),
+            "first_violations": md_table(table, rows=30, empty="_none_"),
+        },
+    )
+
+
+@dg.asset(
+    key=["marts", "published"],
+    group_name="reporting",
+    kinds={"duckdb"},
+    deps=[*BUILT_BY, staged_outputs],
+)
 def publish(
     context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """After every check passed: this run's `build.*` tables become `marts.*` in one transaction,
-    then its staged output folders replace the published ones."""
+    """After every blocking check passed: this run's `build.*` tables become `marts.*` in one
+    transaction, then each staged period folder is swapped into place in one atomic step."""
+    settings = sna.load()
     with duckdb.get_connection() as con:
         names = publish_build(con)
-    files = swap_in_staged(sna.load().output_dir, context.run.run_id)
+    files = swap_in_staged(settings.output_dir, context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "tables": dg.MetadataValue.md("\n".join(f"- `marts.{n}`" for n in names)),
-            "files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in files)),
+            "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in files)),
         }
     )
 
