@@ -87,3 +87,23 @@ def test_a_year_extract_runs_its_months_and_a_file_the_settings_would_not_read_s
     )
     assert request.tags["sna/inputs"] == "police_extract"
     assert (folder / population.name).is_file()
+
+
+def test_a_reference_file_runs_what_it_feeds_without_months(
+    drop, small_demo: Path, definitions: dg.Definitions, tmp_path: Path
+):
+    folder, sna = drop
+    settings = Path(sna.settings_path)
+    data = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    data["inputs"]["population"] = str(folder / "population" / "*.csv")
+    settings.write_text(yaml.safe_dump(data), encoding="utf-8")
+    population = next((small_demo / "population").glob("*.csv"))
+    shutil.copy(population, folder / "mid-2022 estimates.csv")  # any name: the header decides
+
+    request = _evaluate(definitions, sna)
+
+    assert (folder / "population" / "mid-2022 estimates.csv").is_file()
+    assert RANGE_START_TAG not in request.tags
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert {"ref/population", "ref/lsoa_population", "marts/sv_rates"} <= selected
+    assert not {"raw/police_uk", "raw/police_extract"} & selected
