@@ -76,6 +76,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "sna": SNASettings(settings_path=str(settings.path), base_dir=str(settings.base_dir)),
         "duckdb": SNADuckDB(
             database=str(settings.database),
+            connection_config={"memory_limit": settings.duckdb_memory_limit},
             settings_path=str(settings.path),
             base_dir=str(settings.base_dir),
         ),

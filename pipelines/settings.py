@@ -52,6 +52,11 @@ DEFAULT_DROP_DIR = "data/drop"
 DEFAULT_MODEL_TERMS = ("income", "young_people_share", "asb_rate")
 
 
+# DuckDB's own default is 80% of memory: a national run then grows past what a 24 GB machine
+# can give it (14 GB and still sorting, measured). With a limit it spills to disk instead.
+DUCKDB_DEFAULT_MEMORY_GB = 6.0
+
+
 class SettingsError(ValueError):
     """A settings file that cannot be used, with the file and key named."""
 
@@ -99,6 +104,7 @@ class _SettingsFile(BaseModel):
     hotspot_grid_cell_m: int | None = Field(default=None, ge=10)
     risk_include_crime_domain: bool = False
     risk_model_terms: list[str] = list(DEFAULT_MODEL_TERMS)
+    duckdb_memory_gb: float | None = Field(default=None, gt=0)
     inputs: _Inputs
     database: str
     output_dir: str
@@ -154,6 +160,17 @@ class Settings:
     # Risk factors: include the circular IMD crime domain (flagged), and the model's terms.
     risk_include_crime_domain: bool = False
     risk_model_terms: tuple[str, ...] = DEFAULT_MODEL_TERMS
+    # DuckDB's memory limit; beyond it sorts, joins and aggregates spill to <database>.tmp/.
+    # None: DUCKDB_DEFAULT_MEMORY_GB or 40% of this machine's memory, whichever is smaller.
+    duckdb_memory_gb: float | None = None
+
+    @property
+    def duckdb_memory_limit(self) -> str:
+        """The limit as DuckDB reads it, e.g. '6.0GB'."""
+        if self.duckdb_memory_gb is not None:
+            return f"{self.duckdb_memory_gb:.1f}GB"
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+        return f"{min(DUCKDB_DEFAULT_MEMORY_GB, 0.4 * total):.1f}GB"
 
     @property
     def rates_source(self) -> str:
@@ -180,6 +197,7 @@ _MESSAGES = {
     "risk_include_crime_domain": "'risk_include_crime_domain' must be true or false",
     "hotspot_measures": "'hotspot_measures' must be a list of measure names",
     "risk_model_terms": "'risk_model_terms' must be a list of factor or domain names",
+    "duckdb_memory_gb": "'duckdb_memory_gb' must be a number of gigabytes above 0",
 }
 
 
@@ -260,4 +278,5 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         hotspot_grid_cell_m=parsed.hotspot_grid_cell_m,
         risk_include_crime_domain=parsed.risk_include_crime_domain,
         risk_model_terms=tuple(parsed.risk_model_terms),
+        duckdb_memory_gb=parsed.duckdb_memory_gb,
     )

@@ -299,6 +299,21 @@ class ParsedFile:
     def data_lines(self) -> int:
         return self.physical_lines - self.header_lines - self.blank_lines
 
+    def load_record(self, source: str, **counts: object) -> dict[str, object]:
+        """This file's `audit.loads` row: its identity and line accounting, plus `counts`."""
+        return {
+            "source": source,
+            "file": self.file,
+            "sha256": self.sha256,
+            "encoding": self.encoding,
+            "reader": self.reader,
+            "physical_lines": self.physical_lines,
+            "header_lines": self.header_lines,
+            "blank_lines": self.blank_lines,
+            "data_lines": self.data_lines,
+            **counts,
+        }
+
 
 def _header(path: Path, data: bytes) -> tuple[list[str], int]:
     """The first non-blank line parsed as CSV, and its 1-based line number."""
@@ -916,20 +931,12 @@ def read_csv(path: str | Path, spec: Spec) -> CsvFile:
     columns = typed_columns(spec, parsed.groups)
     typed, rejected, cells = _type_in_memory(spec, columns, [parsed])
     rejects = _issues(spec.source, parsed.rejects, rejected)
-    load = {
-        "source": spec.source,
-        "file": parsed.file,
-        "sha256": parsed.sha256,
-        "encoding": parsed.encoding,
-        "reader": parsed.reader,
-        "physical_lines": parsed.physical_lines,
-        "header_lines": parsed.header_lines,
-        "blank_lines": parsed.blank_lines,
-        "data_lines": parsed.data_lines,
-        "rows_loaded": len(typed),
-        "rows_rejected": int(rejects["line"].nunique()),
-        "duplicate_of": None,
-    }
+    load = parsed.load_record(
+        spec.source,
+        rows_loaded=len(typed),
+        rows_rejected=int(rejects["line"].nunique()),
+        duplicate_of=None,
+    )
     headers = {name: parsed.header[i].strip() for name, i in parsed.found.items()}
     result = ReadResult(typed, rejects, make_loads([load]), _issues(spec.source, None, cells))
     return CsvFile(result, headers, parsed.groups)

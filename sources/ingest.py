@@ -251,19 +251,9 @@ def _stage(
 
     for i, path in enumerate(paths):
         parsed = parse_file(path, spec)
-        record = {
-            "source": source,
-            "file": parsed.file,
-            "sha256": parsed.sha256,
-            "encoding": parsed.encoding,
-            "reader": parsed.reader,
-            "physical_lines": parsed.physical_lines,
-            "header_lines": parsed.header_lines,
-            "blank_lines": parsed.blank_lines,
-            "data_lines": parsed.data_lines,
-            "duplicate_of": seen.get(parsed.sha256),
-            "columns": sorted(parsed.found),
-        }
+        record = parsed.load_record(
+            source, duplicate_of=seen.get(parsed.sha256), columns=sorted(parsed.found)
+        )
         loads.append(record)
         if record["duplicate_of"] is None:
             seen[parsed.sha256] = parsed.file

@@ -16,3 +16,22 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real public data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# Session fixtures that run a whole pipeline: under pytest-xdist every worker builds its own copy,
+# so the tests that share one stay on one worker (`--dist loadgroup` in pyproject.toml).
+SHARED_RUNS = {
+    "run_a": "real-norfolk",
+    "run_b": "real-norfolk",
+    "run_c": "real-norfolk",
+    "geography": "real-norfolk",
+    "demo_run": "demo-run",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group each test by the whole run it shares, else by its file (module fixtures stay put)."""
+    for item in items:
+        shared = [SHARED_RUNS[name] for name in item.fixturenames if name in SHARED_RUNS]
+        group = shared[0] if shared else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -1,5 +1,6 @@
 """Settings: relative paths, required keys and clear errors naming the file and key."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,20 @@ def test_hotspot_and_risk_settings_have_defaults_and_are_validated(tmp_path: Pat
         path = write(tmp_path, MINIMAL + bad + "\n")
         with pytest.raises(SettingsError, match=message):
             load_settings(path, base_dir=tmp_path)
+
+
+def test_duckdb_memory_limit_is_set_on_every_run_connection(tmp_path: Path) -> None:
+    """A national run must spill to disk, not grow past the machine: the limit reaches DuckDB."""
+    from pipelines.resources import build_resources
+
+    default = load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path)
+    total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    assert float(default.duckdb_memory_limit.removesuffix("GB")) == pytest.approx(
+        min(6.0, 0.4 * total_gb), abs=0.05
+    )
+    chosen = load_settings(write(tmp_path, MINIMAL + "duckdb_memory_gb: 1.5\n"), base_dir=tmp_path)
+    with build_resources(chosen)["duckdb"].get_connection() as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit in {"1.3 GiB", "1.4 GiB"}  # 1.5 GB as DuckDB prints it
+    with pytest.raises(SettingsError, match="number of gigabytes above 0"):
+        load_settings(write(tmp_path, MINIMAL + "duckdb_memory_gb: 0\n"), base_dir=tmp_path)
