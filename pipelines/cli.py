@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.partitions import whole_range_tags
+from pipelines.partitions import run_tags
 from pipelines.settings import AUDIENCE_ENV, SETTINGS_ENV, SettingsError, load_settings
 from transforms.periods import period_with_months
 
@@ -224,7 +224,7 @@ def run_pipeline(
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
         run_id=run_id,
-        tags=whole_range_tags(),  # every month: each input file is synced
+        tags=run_tags(load_settings(settings_path)),  # every file synced; the months it holds
     )
     return result.success and not handler.failed_checks
 

@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from sources._csv import (
     TYPED_COLUMNS,
@@ -37,6 +39,7 @@ from sources._csv import (
     sha256_file,
     typing_sql,
 )
+from sources._result import InputFormatError
 
 READER_VERSION = 1  # raise when a reader change means loaded rows must be read again
 BATCH_ROWS = 1_000_000  # rows typed per SQL pass: bounds memory, amortises per-statement cost
@@ -451,3 +454,50 @@ def _summary(con: duckdb.DuckDBPyConnection, source: str, load_id: str) -> LoadS
         ).fetchall()
     )
     return LoadSummary(*(int(v) for v in row), readers=readers)
+
+
+def probe_months(paths: Sequence[Path], spec: Spec, column: str) -> dict[Path, set[date] | None]:
+    """The months of `column` in each file, read quickly to plan a run (never to load it):
+    pyarrow reads that one column and DuckDB parses it as the column map says. Lines pyarrow
+    cannot read are skipped here (the reader rejects them). None for a file that cannot be
+    probed this way (no such column, gzip, not UTF-8): the caller then plans for every month."""
+    from sources._csv import _find, _header, _trimmed, column_sql, normalise_header
+    from sources._text import decode
+
+    col = next(c for c in spec.columns if c.name == column)
+    parse = column_sql(col).parse.replace("§T", _trimmed("c"))
+    found: dict[Path, set[date] | None] = {}
+    con = duckdb.connect()
+    try:
+        for path in paths:
+            found[path] = None
+            try:
+                with path.open("rb") as fh:
+                    head = fh.read(1 << 20)
+                if head[:2] == b"\x1f\x8b":
+                    continue
+                header = _header(path, decode(path, head[: head.rfind(b"\n") + 1] or head).data)[0]
+                index = _find([normalise_header(h) for h in header], col, set())
+                if index is None:
+                    continue
+                names = [f"c{i}" for i in range(len(header))]
+                table = pacsv.read_csv(
+                    path,
+                    read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                    parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+                    convert_options=pacsv.ConvertOptions(
+                        include_columns=[names[index]], column_types={names[index]: pa.string()}
+                    ),
+                )
+                con.register("_probe", table.rename_columns(["c"]))
+                rows = con.execute(
+                    f"SELECT DISTINCT CAST(date_trunc('month', {parse}) AS DATE) AS m"
+                    " FROM _probe WHERE m IS NOT NULL"
+                ).fetchall()
+                con.unregister("_probe")
+            except (InputFormatError, pa.ArrowInvalid, OSError, duckdb.Error):
+                continue
+            found[path] = {m for (m,) in rows}
+    finally:
+        con.close()
+    return found

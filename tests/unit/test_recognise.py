@@ -13,8 +13,9 @@ import sources._csv as csv_module
 import sources.recognise as recognise_module
 from sources.recognise import recognise, recognise_header
 from sources.registry import INPUTS, InputSpec
+from tests.conftest import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = SHARED_DATA
 POLICE_UK = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
     "Crime type,Last outcome category,Context"
