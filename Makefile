@@ -50,4 +50,4 @@ lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o config/requirements.lock
 
 clean:
-	rm -rf data/demo data/scaled data/bench data/out data/*.duckdb data/.dagster
+	rm -rf data/demo data/scaled data/bench data/out data/*.duckdb data/*.duckdb.lock data/*.duckdb.wal data/.dagster

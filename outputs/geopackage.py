@@ -70,6 +70,8 @@ def area_layer(pub: Publication, level: str, period: str) -> gpd.GeoDataFrame:
     layer["suppressed"] = layer["suppressed"].astype(bool)
     layer["audience"] = pub.audience.name
     layer["definition_id"] = pub.pack.definition.id
+    if pub.pack.run_id:
+        layer["run_id"] = pub.pack.run_id
     layer["period_text"] = pub.pack.infos[period].text if period in pub.pack.infos else period
     layer["geometry"] = [
         g
@@ -89,7 +91,8 @@ def write_geopackage(pub: Publication, period: str, path: str | Path) -> Path:
         g = grid[grid["period"].astype(str) == period] if "period" in grid else grid
         geometry = gpd.GeoSeries.from_wkb(g["geometry"].map(bytes), crs=maps.BNG)
         layers["hotspot_grid"] = gpd.GeoDataFrame(
-            g.drop(columns="geometry").assign(audience=pub.audience.name), geometry=geometry
+            g.drop(columns="geometry").assign(audience=pub.audience.name, run_id=pub.pack.run_id),
+            geometry=geometry,
         )
     with atomic_path(path, suffix=".gpkg") as tmp:
         os.unlink(tmp)  # GDAL creates the file itself
@@ -103,7 +106,7 @@ def write_geopackage(pub: Publication, period: str, path: str | Path) -> Path:
                 driver="GPKG",
                 layer_options={
                     "DESCRIPTION": f"{name} layer, {period}; for: {pub.audience.marking}; "
-                    f"definition {pub.pack.definition.id}"
+                    f"definition {pub.pack.definition.id}; run {pub.pack.run_id or 'not recorded'}"
                 },
             )
     return path

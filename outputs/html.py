@@ -73,7 +73,7 @@ def write_index(pub: Publication, period: str, path: str | Path, files: Sequence
 <p class="tag {e(pub.audience.name)}">{e(pub.audience.marking)}</p>
 <h1>{e(county.name)}: serious violence needs assessment</h1>
 <p>Period: <b>{e(info.text)}</b> &middot; Definition: {e(pack.definition.id)}
-(sha256 {e(pack.definition.hash[:12])})</p>
+(sha256 {e(pack.definition.hash[:12])}) &middot; Run: {e(pack.run_id or "not recorded")}</p>
 {proxy}
 <h2>Key findings</h2>
 <ul>{"".join(f"<li>{e(s)}</li>" for s in findings)}</ul>

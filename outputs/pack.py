@@ -54,6 +54,7 @@ from outputs.style import (
 )
 from outputs.tables import atomic_path
 from transforms.disclosure import AudienceRules, pdf_count_header
+from transforms.priorities import PRIORITIES as PRIORITY_MEASURES
 
 PRIORITIES = {
     "priority_under_25s": "Under-25s",
@@ -69,7 +70,7 @@ SUCCESS_LABELS = {
     "homicide_non_domestic": "Non-domestic homicides",
 }
 SOURCE_NAMES = {"police": "Police", "police_uk": "police.uk", "asb": "ASB", "hes": "HES",
-                "ae": "A&E"}  # fmt: skip
+                "ae": "A&E", "ambulance": "Ambulance"}  # fmt: skip
 TOP_LSOAS = 15
 ROWS_PER_PAGE = 24
 PAGE_W, PAGE_H = A4_LANDSCAPE
@@ -157,6 +158,7 @@ class PackData:
     missing: Mapping[str, str] = field(default_factory=dict)
     decile_profiles: Mapping[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     inputs: pd.DataFrame | None = None  # audit.loads: source, file, sha256, rows_loaded
+    run_id: str = ""  # the run that publishes: every page, file and layer names it
 
     @property
     def is_proxy(self) -> bool:
@@ -200,6 +202,7 @@ def render_pack(data: PackData, area: Area, period: str, path: str | Path) -> Pa
         is_proxy=data.is_proxy,
         audience=data.audience.name,
         audience_marking=data.audience.marking,
+        run_id=data.run_id,
     )
     with mpl.rc_context(RC_PARAMS):
         ctx = _Context(data, area, period, info, meta)
@@ -222,7 +225,7 @@ def render_pack(data: PackData, area: Area, period: str, path: str | Path) -> Pa
             "Title": f"Serious violence map pack: {area.name}, {info.text}",
             "Subject": (
                 f"Audience: {data.audience.marking}. Definition {data.definition.id} (sha256 "
-                f"{data.definition.hash})"
+                f"{data.definition.hash}). Run {data.run_id or 'not recorded'}"
                 + (
                     "; PROXY: data.police.uk open data, not the local definition"
                     if data.is_proxy
@@ -638,6 +641,7 @@ def _priorities(ctx: _Context) -> Figure:
             not_available(fig, (x0 + 0.005, 0.50, x0 + width - 0.01, BODY_TOP - 0.05), "",
                           data.why_missing(name))  # fmt: skip
             continue
+        t = headline_rows(t, name)
         previous = previous_complete(ctx.period, data.infos)
         mine = t[(t["area_level"] == ctx.area.level) & (t["area_code"] == ctx.area.code)]
         show = [mine[mine["period"].astype(str) == ctx.period]]
@@ -699,6 +703,18 @@ def _priorities(ctx: _Context) -> Figure:
                ["Measure", "Victims", "Source", "Count", "Rate", "95% CI", "Previous", "Change"],
                rows, align=["left", "left", "left"] + ["right"] * 5, fontsize=8.5)  # fmt: skip
     return fig
+
+
+def headline_rows(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows of a priority table's headline measure (its first serious-violence measure, e.g.
+    victims_under_25; else the table's first measure): the table also holds NHS and police
+    measures of other sources, and the page's rows name the area and period, not the measure."""
+    if table.empty:
+        return table
+    priority = PRIORITY_MEASURES.get(name.removeprefix("priority_"))
+    present = list(dict.fromkeys(table["measure"]))
+    wanted = next((m for m in (priority.sv_measures if priority else ()) if m in present), None)
+    return table[table["measure"] == (wanted or present[0])]
 
 
 def _short(text: str, n: int) -> str:

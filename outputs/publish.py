@@ -166,10 +166,12 @@ def prepare_publication(
     deprivation: pd.DataFrame | None = None,
     inputs: pd.DataFrame | None = None,
     missing: Mapping[str, str] | None = None,
+    run_id: str = "",
 ) -> Publication:
     """Protect every exact table for the audience and gather what the packs draw.
 
     exact: build tables by name (sv_rates required; None for a table not built).
+    run_id: the run that publishes, named by every file (audit.runs has its inputs).
     """
     rates_exact = exact["sv_rates"]
     if rates_exact is None or rates_exact.empty:
@@ -217,6 +219,7 @@ def prepare_publication(
         missing=why,
         decile_profiles=profiles,
         inputs=inputs,
+        run_id=run_id,
     )
     return Publication(audience=audience, tables=tables, pack=pack, areas=areas, cells=cells)
 
@@ -243,9 +246,9 @@ def _upto(table: pd.DataFrame, period: str, info: PeriodInfo | None) -> pd.DataF
     return table
 
 
-def file_table(table: pd.DataFrame, audience: AudienceRules) -> pd.DataFrame:
+def file_table(table: pd.DataFrame, audience: AudienceRules, run_id: str = "") -> pd.DataFrame:
     """A published table as it goes into a CSV or a sheet: hidden cells as the marker, geometry
-    dropped, and the audience on every row."""
+    dropped, and the audience (and the run that made it, when given) on every row."""
     out = table.drop(columns=[c for c in ("geometry",) if c in table.columns]).copy()
     if "suppressed" in out.columns:
         hidden = out["suppressed"].fillna(False).astype(bool)
@@ -257,6 +260,8 @@ def file_table(table: pd.DataFrame, audience: AudienceRules) -> pd.DataFrame:
                 values[hidden & values.isna()] = audience.marker
                 out[column] = values
     out["audience"] = audience.name
+    if run_id:
+        out["run_id"] = run_id
     return out
 
 
@@ -271,6 +276,7 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
     """Every file of one period folder: packs, CSVs, workbook, GeoPackage and index.html."""
     folder.mkdir(parents=True, exist_ok=True)
     info = pub.pack.infos.get(period)
+    run_id = pub.pack.run_id
     written: list[Path] = []
     tables = {
         name: _upto(pub.tables[name], period, info)
@@ -288,16 +294,17 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
             render_pack(pub.pack, area, period, folder / f"map_pack_{slug(area.name)}.pdf")
         )
     for name, table in tables.items():
-        written.append(write_csv(file_table(table, pub.audience), folder / f"{name}.csv"))
+        written.append(write_csv(file_table(table, pub.audience, run_id), folder / f"{name}.csv"))
     written.append(
         write_workbook(
-            {n: file_table(t, pub.audience) for n, t in tables.items()},
+            {n: file_table(t, pub.audience, run_id) for n, t in tables.items()},
             folder / "sna_tables.xlsx",
             audience=pub.audience,
             period_text=info.text if info else period,
             definition_id=pub.pack.definition.id,
             notes=list(pub.pack.rules_text),
             is_proxy=pub.pack.is_proxy,
+            run_id=run_id,
         )
     )
     written.append(write_geopackage(pub, period, folder / "sna.gpkg"))

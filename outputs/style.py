@@ -58,6 +58,7 @@ class PageMeta:
     is_proxy: bool
     audience: str
     audience_marking: str
+    run_id: str = ""  # the pipeline run that made the page (audit.runs)
 
     @property
     def short_hash(self) -> str:
@@ -117,7 +118,8 @@ def add_footer(fig: Figure, meta: PageMeta, page: int, pages: int) -> None:
     source = (meta.source_note or "").strip()
     lines = [
         f"Definition: {meta.definition_id} (sha256 {meta.short_hash})    Period: "
-        f"{meta.period_text}    Audience: {meta.audience_marking}",
+        f"{meta.period_text}    Audience: {meta.audience_marking}"
+        + (f"    Run: {meta.run_id}" if meta.run_id else ""),
         wrap(source if source.lower().startswith("source") else f"Source: {source}", 200),
         OGL_ATTRIBUTION + ".  " + OS_ATTRIBUTION + ".",
     ]

@@ -99,6 +99,7 @@ def write_workbook(
     definition_id: str,
     notes: Sequence[str],
     is_proxy: bool,
+    run_id: str = "",
 ) -> Path:
     """Write the workbook atomically and return its path."""
     path = Path(path)
@@ -114,6 +115,7 @@ def write_workbook(
         [_cell(contents, "Audience", bold=True), _cell(contents, audience.marking)],
         [_cell(contents, "Period", bold=True), _cell(contents, period_text)],
         [_cell(contents, "Definition", bold=True), _cell(contents, definition_id)],
+        [_cell(contents, "Run", bold=True), _cell(contents, run_id or "not recorded")],
         [_cell(contents, "Basis", bold=True),
          _cell(contents, "PROXY: data.police.uk open data, not the local definition" if is_proxy
                else "Local definition (force crime extract)")],

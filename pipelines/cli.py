@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -27,7 +26,7 @@ from transforms.periods import period_with_months
 app = typer.Typer(
     add_completion=False, help="Serious Violence Duty strategic needs assessment pipeline."
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths and messages are never broken
 DEFAULT_DEMO_DIR = Path("data/demo")
 DEFAULT_SCALED_DIR = Path("data/scaled")
 DEFAULT_SETTINGS_PATH = Path("config/settings.yaml")
@@ -210,22 +209,36 @@ def demo(
 def run_pipeline(
     settings_path: Path, handler: _ProgressHandler | None = None, run_id: str | None = None
 ) -> bool:
-    """Materialise every asset for one settings file, in process; True when all steps and checks passed."""
+    """Materialise every asset for one settings file, in process; True when all steps and checks passed.
+
+    The run is recorded in the database's persistent Dagster instance (`pipelines.instance`), so
+    `sna ui` shows it with its materialisations, metadata and check results.
+    """
     os.environ[SETTINGS_ENV] = str(settings_path.resolve())
     from pipelines.definitions import defs
+    from pipelines.instance import open_instance
+    from pipelines.runs import DATABASE_TAG, LAUNCHED_BY_TAG
 
     handler = handler or _ProgressHandler()
     definitions = dg.Definitions.merge(
         defs(), dg.Definitions(loggers={"progress": _progress_logger(handler)})
     )
     job = definitions.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        run_config={"loggers": {"progress": {}}},
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        run_id=run_id,
-        tags=run_tags(load_settings(settings_path)),  # every file synced; the months it holds
-    )
+    loaded = load_settings(settings_path)
+    database = loaded.database
+    with open_instance(database) as instance:
+        result = job.execute_in_process(
+            run_config={"loggers": {"progress": {}}},
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            # every file synced; Dagster records the months the inputs hold
+            tags={
+                LAUNCHED_BY_TAG: "sna run",
+                DATABASE_TAG: str(database.resolve()),
+                **run_tags(loaded),
+            },  # fmt: skip
+        )
     return result.success and not handler.failed_checks
 
 
@@ -276,8 +289,10 @@ def run(
             console.print(f"  failed check: {name}")
             for line in handler.reasons.get(name, []):
                 console.print(f"    {line}", highlight=False)
+        console.print(f"Run {run_id} is recorded in audit.runs; `sna ui` shows its steps.")
         raise typer.Exit(1)
     _summary(loaded.database, loaded.output_dir, took, loaded.area_name, run_id)
+    console.print(f"Run {run_id}: recorded in audit.runs and shown by `sna ui` / `make ui`")
 
 
 def _published_by(output_dir: Path, run_id: str) -> list[tuple[str, list[Path]]]:
@@ -462,14 +477,36 @@ def ui(
     settings: SettingsOption = DEFAULT_SETTINGS_PATH,
     port: Annotated[int, typer.Option(help="Port for the Dagster UI on 127.0.0.1.")] = 3000,
 ) -> None:
-    """Open the Dagster UI (dg dev) on 127.0.0.1 for this settings file."""
-    env = {**os.environ, SETTINGS_ENV: str(settings.resolve()), "VIRTUAL_ENV": sys.prefix}
-    env.setdefault("DAGSTER_HOME", str(Path("data/.dagster").resolve()))
-    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    dg_bin = Path(sys.executable).with_name("dg")
-    raise typer.Exit(
-        subprocess.call([str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    """Open the Dagster UI (dg dev) on 127.0.0.1 for this settings file, with the run history of
+    its database (`sna run`, schedules and sensors). Ctrl-C or SIGTERM stops it and everything
+    it started."""
+    from pipelines.instance import (
+        DAGSTER_HOME_ENV,
+        dagster_home,
+        ensure_dagster_home,
+        open_instance,
     )
+    from pipelines.processes import run_process_group
+    from pipelines.runs import fail_orphaned_runs
+
+    try:
+        loaded = load_settings(settings)
+    except SettingsError as exc:
+        console.print(f"[red]Settings error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    home = ensure_dagster_home(dagster_home(loaded.database))
+    with open_instance(loaded.database) as instance:  # killed runs would block the run queue
+        for run_id in fail_orphaned_runs(instance, loaded.database):
+            console.print(f"Run {run_id} was killed: marked failed so queued runs can start")
+    env = {**os.environ, SETTINGS_ENV: str(loaded.path), "VIRTUAL_ENV": sys.prefix,
+           DAGSTER_HOME_ENV: str(home)}  # fmt: skip
+    dg_bin = Path(sys.executable).with_name("dg")
+    command = [str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)]
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (run history in {home}); Ctrl-C stops it")
+    code = run_process_group(
+        command, env, on_stop=lambda: console.print("Stopping the Dagster UI ...")
+    )
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

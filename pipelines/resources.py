@@ -11,7 +11,18 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from pipelines.runs import RunRecord, first_failure, record_end, record_start, run_lock, run_status
+from pipelines.runs import (
+    DATABASE_TAG,
+    RunRecord,
+    fail_interrupted_in_instance,
+    first_failure,
+    input_hashes,
+    launched_by,
+    record_end,
+    record_start,
+    run_lock,
+    run_status,
+)
 from pipelines.settings import Settings, load_settings
 from transforms.db import ensure_schema
 
@@ -39,12 +50,20 @@ class SNADuckDB(DuckDBResource):
     _lock: ExitStack | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        run_id = context.run_id or "ad-hoc"
+        run = context.run
+        run_id = run.run_id if run is not None else "ad-hoc"
         stack = ExitStack()
         stack.enter_context(run_lock(self.database, run_id))
         self._lock = stack
+        tags = dict(run.tags) if run is not None else {}
+        record = run_record(run_id, self.settings_path, self.base_dir, launched_by(tags))
         with self.get_connection() as con:
-            record_start(con, run_record(run_id, self.settings_path, self.base_dir))
+            interrupted = record_start(con, record)
+        if context.instance is not None:
+            fail_interrupted_in_instance(context.instance, interrupted)
+            if run is not None and DATABASE_TAG not in tags:  # runs launched in the UI
+                database = str(Path(self.database).resolve())
+                context.instance.add_run_tags(run_id, {DATABASE_TAG: database})
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Record how the run ended when it did not reach audit.runs (a failed step or blocking
@@ -52,12 +71,13 @@ class SNADuckDB(DuckDBResource):
         if self._lock is None:
             return
         try:
-            if context.run_id and context.instance is not None:
+            run_id = context.run.run_id if context.run is not None else None
+            if run_id and context.instance is not None:
                 with self.get_connection() as con:
-                    failure = first_failure(context.instance, context.run_id)
-                    if failure is not None and run_status(con, context.run_id) == "running":
-                        record_end(con, context.run_id, "failed", stopped_at=failure[0],
-                                   error=failure[1])  # fmt: skip
+                    failure = first_failure(context.instance, run_id)
+                    if failure is not None and run_status(con, run_id) == "running":
+                        record_end(con, run_id, "failed", stopped_at=failure[0],
+                                   error=failure[1], input_hashes=input_hashes(con, run_id))  # fmt: skip
         finally:
             self._lock.close()
             self._lock = None
@@ -83,14 +103,18 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
-def run_record(run_id: str, settings_path: str, base_dir: str = "") -> RunRecord:
+def run_record(
+    run_id: str, settings_path: str, base_dir: str = "", launched: str | None = None
+) -> RunRecord:
     """The start of a run's audit row: its settings as read, and the definition they name."""
     from dataclasses import asdict
 
     from transforms.definition import load_definition
 
     if not settings_path:
-        return RunRecord(run_id, "", {})
+        return RunRecord(run_id, "", {}, launched_by=launched)
     settings = load_settings(settings_path, base_dir=Path(base_dir) if base_dir else None)
     definition = load_definition(settings.definition)
-    return RunRecord(run_id, str(settings.path), asdict(settings), definition.id, definition.hash)
+    return RunRecord(
+        run_id, str(settings.path), asdict(settings), definition.id, definition.hash, launched
+    )

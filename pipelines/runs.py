@@ -5,10 +5,13 @@ The lock is an advisory `flock` on `<database>.lock`, held for the whole run by 
 when the process ends, however it ends, so a killed run never leaves a stale lock. The lock
 file says who holds it, so a second run can say which run is in the way.
 
-`audit.runs` gets a row when a run starts (status `running`) and its outcome when it ends:
-`success`, or `failed` with the step where it stopped and the error. A run that was killed
+`audit.runs` gets a row when a run starts (status `running`), with how it was launched
+(`sna run`, a schedule, a sensor, the UI), the settings as read, the definition id and hash and
+the package versions; and its outcome when it ends: `success`, or `failed` with the step where it
+stopped and the error, each with the sha256 of every input file it read. A run that was killed
 cannot write its end; the next run, which holds the lock and so knows no other run is alive,
-marks it `interrupted`.
+marks it `interrupted`, here and in the Dagster instance. The run id is Dagster's, and every
+published file names it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import platform
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,17 +31,29 @@ from pathlib import Path
 import duckdb
 
 PACKAGES = (
+    "sna",
     "dagster",
     "duckdb",
+    "duckdb-extension-spatial",
     "pyarrow",
     "pandas",
+    "numpy",
     "geopandas",
     "shapely",
-    "numpy",
+    "pyogrio",
+    "pyproj",
     "scipy",
-    "matplotlib",
+    "statsmodels",
+    "libpysal",
+    "esda",
     "mapclassify",
+    "matplotlib",
+    "openpyxl",
 )
+
+INTERRUPTED = "the process stopped without recording an outcome (killed?)"
+LAUNCHED_BY_TAG = "sna/launched_by"  # run tag: "sna run"; schedules and sensors have Dagster's own
+DATABASE_TAG = "sna/database"  # run tag: the database a run writes, whose lock it holds
 
 _held: dict[
     str, tuple[int, int, str]
@@ -116,25 +132,46 @@ class RunRecord:
     settings: dict
     definition_id: str | None = None
     definition_hash: str | None = None
+    launched_by: str | None = None  # "sna run", "schedule annual_sna", "sensor ...", "ui"
 
 
-def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+def package_versions() -> dict[str, str]:
+    """Python and the installed version of every package that shapes the numbers or files."""
+    return {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}}
+
+
+def launched_by(tags: dict[str, str]) -> str:
+    """How a run was started, from its Dagster tags."""
+    if LAUNCHED_BY_TAG in tags:
+        return tags[LAUNCHED_BY_TAG]
+    if "dagster/schedule_name" in tags:
+        return f"schedule {tags['dagster/schedule_name']}"
+    if "dagster/sensor_name" in tags:
+        return f"sensor {tags['dagster/sensor_name']}"
+    return "ui"  # launched from the Dagster UI (or its API)
+
+
+def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> list[str]:
     """Insert the run as `running` (once), and mark runs left `running` by a killed process as
-    `interrupted`: the caller holds the lock, so no other run can still be alive."""
-    con.execute(
-        "UPDATE audit.runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?),"
-        " error = coalesce(error, 'the process stopped without recording an outcome (killed?)')"
-        " WHERE status = 'running' AND run_id <> ?",
-        [now(), record.run_id],
-    )
+    `interrupted`: the caller holds the lock, so no other run can still be alive. Returns the
+    run ids it marked interrupted."""
+    interrupted = [
+        run_id
+        for (run_id,) in con.execute(
+            "UPDATE audit.runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?),"
+            " error = coalesce(error, ?) WHERE status = 'running' AND run_id <> ? RETURNING run_id",
+            [now(), INTERRUPTED, record.run_id],
+        ).fetchall()
+    ]
     exists = con.execute(
         "SELECT count(*) FROM audit.runs WHERE run_id = ?", [record.run_id]
     ).fetchone()[0]
     if exists:
-        return
+        return interrupted
     con.execute(
         "INSERT INTO audit.runs (run_id, started_at, status, settings_file, settings,"
-        " definition_id, definition_hash, package_versions) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+        " definition_id, definition_hash, package_versions, launched_by)"
+        " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
         [
             record.run_id,
             now(),
@@ -142,9 +179,40 @@ def record_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
             json.dumps(record.settings, sort_keys=True, default=str),
             record.definition_id,
             record.definition_hash,
-            json.dumps({p: version(p) for p in PACKAGES}),
+            json.dumps(package_versions()),
+            record.launched_by,
         ],
     )
+    return interrupted
+
+
+def fail_interrupted_in_instance(instance, run_ids: list[str]) -> None:
+    """Mark killed runs failed in the Dagster instance too, so the UI does not show them running."""
+    for run_id in run_ids:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            instance.report_run_failed(run, f"Interrupted: {INTERRUPTED}")
+
+
+def fail_orphaned_runs(instance, database: str | Path) -> list[str]:
+    """Mark failed the runs of `database` that the instance shows as started while nobody holds
+    the database's lock: their process was killed. Until then the run queue, which allows one run
+    in progress, would hold every run launched from the UI behind them. Returns their ids; none
+    when a run holds the lock."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    try:
+        with run_lock(database, "sna ui: clearing killed runs"):
+            runs = instance.get_runs(
+                filters=RunsFilter(
+                    statuses=[DagsterRunStatus.STARTED],
+                    tags={DATABASE_TAG: str(Path(database).resolve())},
+                )
+            )
+            fail_interrupted_in_instance(instance, [run.run_id for run in runs])
+    except RunLocked:
+        return []
+    return [run.run_id for run in runs]
 
 
 def record_end(
@@ -168,6 +236,17 @@ def record_end(
             json.dumps(input_hashes, sort_keys=True) if input_hashes is not None else None,
             run_id,
         ],
+    )
+
+
+def input_hashes(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> dict[str, str]:
+    """{file: sha256} of the input files in audit.loads: all of them (what a successful run's
+    tables were built from), or those one run loaded (how far a failed run got)."""
+    where, params = ("WHERE load_id = ?", [run_id]) if run_id else ("", [])
+    return dict(
+        con.execute(
+            f"SELECT file, sha256 FROM audit.loads {where} ORDER BY file", params
+        ).fetchall()
     )
 
 

@@ -7,13 +7,17 @@ Column map (config/sources/<name>.yaml) keys, per canonical column:
   type: str | code | ho_code | flag | int | float | date | month | time   (default str)
   required: a blank or malformed value rejects the whole row (the record cannot be used without it)
   optional: the header may be absent (the column is then all NULL)
-  min / max: numeric range                 pattern / pattern_describe: regex the (upper-cased) code must match
+  min / max: numeric range                 pattern / pattern_describe: regex the (upper-cased) code or
+                                           str value must match (a code has no spaces; a str keeps them)
   formats: strptime formats (date/month)   values: {canonical: [accepted spellings]}
   describe: plain-English reason used when a value fails to parse or is out of range
   scale: multiply a parsed number by this (unit conversion, e.g. percent -> proportion)
 Map-level keys: source, patterns (dynamic columns: [{regex, type, min, max, required}]),
 require_any ([[col, col], ...]: at least one header of each group must be present),
-dmy_date ([columns]: day-first dates; a file whose dates only read month-first is refused).
+dmy_date ([columns]: day-first dates; a file whose dates only read month-first is refused),
+refuse_values ([{column, regex, what, fix}]: a value of `column` that fully matches `regex` (upper-cased,
+spaces trimmed) refuses the whole file, naming the column, line and `what`: e.g. a full postcode in
+a postcode-sector column, which must never be stored, not even in quarantine).
 
 What happens to each physical line of a file (DESIGN §2, §8a):
 - the header line and blank lines are counted as such (a line of only separators, as spreadsheets
@@ -92,6 +96,16 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class RefuseRule:
+    """Values that refuse a whole file: `regex` (full match) on the upper-cased `column`."""
+
+    column: str
+    regex: str
+    what: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
 class Spec:
     """A column map for one input format."""
 
@@ -100,10 +114,11 @@ class Spec:
     patterns: tuple[ColumnSpec, ...] = ()
     require_any: tuple[tuple[str, ...], ...] = ()
     dmy_date: tuple[str, ...] = ()
+    refuse_values: tuple[RefuseRule, ...] = ()
 
 
 _COLUMN_KEYS = set(ColumnSpec.__dataclass_fields__) - {"name"}
-_SPEC_KEYS = {"source", "columns", "patterns", "require_any", "dmy_date"}
+_SPEC_KEYS = {"source", "columns", "patterns", "require_any", "dmy_date", "refuse_values"}
 
 
 def _column(name: str, d: dict, where: str = "column map") -> ColumnSpec:
@@ -154,12 +169,25 @@ def spec_from_dict(d: dict, where: str = "column map") -> Spec:
     for col in d.get("dmy_date") or ():
         if col not in names:
             raise ValueError(f"{where}: dmy_date names {col!r}, which is not a column")
+    refuse = []
+    for rule in d.get("refuse_values") or ():
+        keys = set(rule) if isinstance(rule, dict) else set()
+        if not {"column", "regex", "what"} <= keys <= {"column", "regex", "what", "fix"} or (
+            rule["column"] not in names
+        ):
+            raise ValueError(
+                f"{where}: refuse_values needs column (one of the columns), regex, what and"
+                f" optionally fix: {rule}"
+            )
+        re.compile(rule["regex"])
+        refuse.append(RefuseRule(**rule))
     return Spec(
         source=d["source"],
         columns=columns,
         patterns=patterns,
         require_any=require_any,
         dmy_date=tuple(d.get("dmy_date") or ()),
+        refuse_values=tuple(refuse),
     )
 
 
@@ -565,6 +593,7 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
         headers += repeats
     text = text.rename_columns([names[int(c[1:])] for c in text.column_names])
     text = text.append_column("_line", pa.array(lines, pa.int64()))
+    _refuse_values(path, header, found, text, spec, rejects)
     reject_frame = make_rejects(
         spec.source,
         file,
@@ -588,6 +617,50 @@ def parse_file(path: str | Path, spec: Spec) -> ParsedFile:
         blank_lines=blank + (header_line - 1),
         numeric=numeric,
     )
+
+
+def _refuse_values(
+    path: Path,
+    header: list[str],
+    found: dict[str, int],
+    text: pa.Table,
+    spec: Spec,
+    rejects: list[tuple] = (),
+) -> None:
+    """Refuse the whole file when a value matches one of the map's `refuse_values` rules (e.g. a
+    full postcode where a postcode sector belongs). The error names the column, the line and a
+    masked value: the value itself is never printed or stored. A line that is not one record
+    (a reject keeps its raw text in quarantine) is searched for the pattern anywhere in it."""
+    for rule in spec.refuse_values:
+        anywhere = re.compile(rf"(?<![A-Z0-9])(?:{rule.regex})(?![A-Z0-9])")
+        raw = [(r[0], str(r[1])) for r in rejects if anywhere.search(str(r[1]).upper())]
+        if raw:
+            raise InputFormatError(
+                path,
+                found=header,
+                problem=f"refused: line {raw[0][0]} is not one record and holds {rule.what}"
+                f" (what column {header[found[rule.column]].strip()!r} must never hold), which"
+                f" would be stored in quarantine. Nothing of the file was loaded. {rule.fix}".rstrip(),
+            )
+        if rule.column not in text.column_names:
+            continue
+        values = text.column(rule.column).cast(pa.string())
+        cleaned = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+        hits = pc.fill_null(pc.match_substring_regex(cleaned, f"^(?:{rule.regex})$"), False)
+        if not pc.any(hits).as_py():
+            continue
+        where = pc.indices_nonzero(hits)
+        first = where[0].as_py()
+        value = cleaned[first].as_py()
+        line = text.column("_line")[first].as_py()
+        masked = value[: max(1, len(value) - 3)] + "*" * min(3, len(value) - 1)
+        raise InputFormatError(
+            path,
+            found=header,
+            problem=f"refused: column {header[found[rule.column]].strip()!r} holds {rule.what}"
+            f" on {len(where):,} line(s), first on line {line} ({masked!r}), which is never"
+            f" stored. Nothing of the file was loaded. {rule.fix}".rstrip(),
+        )
 
 
 # ---------------------------------------------------------------- typing in SQL
@@ -682,6 +755,9 @@ def column_sql(col: ColumnSpec) -> ColumnSql:
     value = "§P"
     if col.type in ("str", "flag"):
         parse = "§T"
+        if col.pattern and col.type == "str":  # the value as written, upper-cased
+            bad = f"(§T IS NOT NULL AND NOT regexp_full_match(upper(§P), {_lit(col.pattern)}))"
+            reason = _lit(col.pattern_describe or f"does not match the pattern {col.pattern}")
     elif col.type in ("code", "ho_code"):
         parse = (
             ho_code_sql("§T")

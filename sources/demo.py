@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,7 @@ from scipy.special import ndtr
 
 from sources import demo_crime as dc
 from sources import demo_geo as dg
+from sources import demo_health as dh
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OFFENCE_CODES_PATH = REPO_ROOT / "config" / "reference" / "ho_offence_codes.csv"
@@ -354,6 +355,13 @@ class DemoManifest:
     n_malformed_rows: int
     n_outside_area: int  # police.uk crime rows geocoded outside the county
     n_unlocated: int  # force extract rows with no location
+    # NHS and council ASB files (sources.demo_health) and their counts (planted_health.json)
+    ae_attendances: tuple[Path, ...] = ()
+    hes_admissions: tuple[Path, ...] = ()
+    ambulance_callouts: tuple[Path, ...] = ()
+    asb_council: tuple[Path, ...] = ()
+    planted_health: Path | None = None
+    health_counts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One plain sentence of what was written, for the CLI and the benchmark."""
@@ -366,6 +374,14 @@ class DemoManifest:
             f" {self.n_unlocated:,} extract rows with no location and"
             f" {self.n_outside_area:,} police.uk rows outside the county, to show the"
             " quarantine and checks)"
+            + (
+                f"; {self.health_counts['ae_attendances']:,} ISTV A&E assault attendances,"
+                f" {self.health_counts['hes_rows']:,} HES episodes,"
+                f" {self.health_counts['ambulance_callouts']:,} ambulance call-outs and"
+                f" {self.health_counts['council_asb']:,} council ASB incidents"
+                if self.health_counts
+                else ""
+            )
         )
 
     @property
@@ -377,6 +393,10 @@ class DemoManifest:
             self.deprivation,
             *self.police_extracts,
             *self.police_uk,
+            *self.ae_attendances,
+            *self.hes_admissions,
+            *self.ambulance_callouts,
+            *self.asb_council,
         )
 
 
@@ -399,9 +419,10 @@ def write_demo_county(
         raise ValueError("months must be at least 1")
     out_dir = Path(out_dir).resolve()
     ref = dc.load_offence_codes(offence_codes_path or OFFENCE_CODES_PATH)
-    # a 7th stream for the location quirks: the first six (and their draws) are as before
-    streams = np.random.SeedSequence(seed).spawn(7)
-    rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk, rng_quirks = (
+    # a 7th stream for the location quirks and an 8th for the NHS and council ASB files: the
+    # first six (and their draws) are as before, so the police files do not change
+    streams = np.random.SeedSequence(seed).spawn(8)
+    rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk, rng_quirks, rng_health = (
         np.random.default_rng(s) for s in streams
     )
 
@@ -454,6 +475,19 @@ def write_demo_county(
     _write_deprivation(paths["deprivation"], areas, dep)
     extract_paths = _write_extract(out_dir, extract)
     uk_paths = _write_police_uk(out_dir, uk)
+    health = dh.write_health_files(
+        out_dir,
+        crimes=crimes,
+        areas=areas,
+        geo=geo,
+        urban=urban,
+        pop=pop,
+        latent=dep["latent"],
+        outside_codes=outside.codes,
+        starts=dc.month_starts(start, months),
+        asb_per_month=n_asb / months,
+        rng=rng_health,
+    )
 
     county = _County(
         geo=geo,
@@ -496,6 +530,12 @@ def write_demo_county(
         n_malformed_rows=len(malformed),
         n_outside_area=int(uk["_outside"].sum()),
         n_unlocated=county.n_unlocated,
+        ae_attendances=health.ae,
+        hes_admissions=health.hes,
+        ambulance_callouts=health.ambulance,
+        asb_council=health.asb_council,
+        planted_health=health.planted,
+        health_counts=health.counts,
     )
 
 
@@ -523,6 +563,8 @@ def _clean(out_dir: Path) -> None:
         p.unlink()
         if not any(p.parent.iterdir()):
             p.parent.rmdir()
+    for p in dh.paths_written(out_dir):
+        p.unlink(missing_ok=True)
 
 
 def _area_table(geo: dg.Geography, rng: np.random.Generator) -> pd.DataFrame:

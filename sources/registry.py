@@ -30,7 +30,7 @@ class InputSpec:
     key: str  # the settings key `inputs.<key>`, and the asset's name
     table: str  # the DuckDB table it fills, also the asset key ("raw.police_uk")
     description: str
-    group: str  # Dagster group: "ingest" (event data) or "reference"
+    group: str  # Dagster group: "ingest" (event data: police, NHS, ASB) or "reference"
     column_map: str | None = None  # config/sources/<name>.yaml, loaded straight into DuckDB
     read: Callable[..., ReadResult] | None = None  # small inputs that need reshaping in pandas
     read_settings: tuple[tuple[str, str], ...] = ()  # (keyword of `read`, settings attribute)
@@ -84,6 +84,46 @@ INPUTS: tuple[InputSpec, ...] = (
         column_map="police_uk",
         dedup=Dedup("crime_id", "month DESC, _file DESC, _line DESC"),
         event_date="month",
+    ),
+    InputSpec(
+        key="ae_attendances",
+        table="raw.ae_attendances",
+        description="ISTV A&E assault attendances (ISB 1594 minimum data set), monthly CSVs from"
+        " each Emergency Department (optional).",
+        group="ingest",
+        column_map="ae_istv",
+        dedup=Dedup("attendance_ref", "_file DESC, _line DESC"),
+        event_date="arrival_date",
+    ),
+    InputSpec(
+        key="hes_admissions",
+        table="raw.hes_admissions",
+        description="HES admitted patient care episodes for assault (ICD-10 X85-Y09 in any"
+        " position), with LSOA of residence (optional).",
+        group="ingest",
+        column_map="hes_apc",
+        dedup=Dedup("epikey", "_file DESC, _line DESC"),
+        event_date="admidate",
+    ),
+    InputSpec(
+        key="ambulance_callouts",
+        table="raw.ambulance_callouts",
+        description="Ambulance service call-outs to assaults, with date, time and location"
+        " (optional layer).",
+        group="ingest",
+        column_map="ambulance",
+        dedup=Dedup("incident_ref", "_file DESC, _line DESC"),
+        event_date="call_date",
+    ),
+    InputSpec(
+        key="asb_council",
+        table="raw.asb_council",
+        description="Council anti-social behaviour incidents: date, category and location"
+        " (optional; police.uk ASB rows are read with police_uk).",
+        group="ingest",
+        column_map="asb_council",
+        dedup=Dedup("incident_ref", "_file DESC, _line DESC"),
+        event_date="incident_date",
     ),
     InputSpec(
         key="lsoa_boundaries",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,11 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# Tests never write into a Dagster instance of the person running them: `sna run` and `sna ui`
+# then keep their run history beside each test's own database (pipelines/instance.py).
+os.environ.pop("DAGSTER_HOME", None)
+
+
 # Session fixtures that run a whole pipeline: under pytest-xdist every worker builds its own copy,
 # so the tests that share one stay on one worker (`--dist loadgroup` in pyproject.toml).
 SHARED_RUNS = {
@@ -26,9 +32,11 @@ SHARED_RUNS = {
     "run_c": "real-norfolk",
     "geography": "real-norfolk",
     "demo_run": "demo-run",
+    "cli_run": "cli-run",
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group each test by the whole run it shares, else by its file (module fixtures stay put)."""
     for item in items:

@@ -1,4 +1,5 @@
-"""Classification in SQL: every police record becomes one row of core.incidents.
+"""Classification in SQL: every police record becomes one row of core.incidents (NHS and council
+ASB records join them through `transforms.health`).
 
 Force extracts are classified by Home Office offence code, through a join on a code table built
 from the definition's categories, and their thematic flags are the definition's flag rules
@@ -14,6 +15,7 @@ quarantine.duplicates) is left out: it is counted once, as its latest version.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
@@ -42,6 +44,8 @@ INCIDENT_COLUMNS: list[str] = [
     "victim_age_band",
     "victim_under_25",
     "victim_sex",
+    "suspect_under_25",
+    "postcode_sector",
     "definition_id",
     "_file",
     "_line",
@@ -103,8 +107,10 @@ class FlagCompiler:
 
     def __init__(self, definition: Definition) -> None:
         self.definition = definition
-        depth: dict[str, int] = {"victim_under_25": 0}
-        self.levels: list[dict[str, str]] = [{"victim_under_25": "(victim_age < 25)"}]
+        depth: dict[str, int] = {"victim_under_25": 0, "suspect_under_25": 0}
+        self.levels: list[dict[str, str]] = [
+            {"victim_under_25": "(victim_age < 25)", "suspect_under_25": "(suspect_age < 25)"}
+        ]
         for name in flag_order(definition.flags):
             refs = flag_references(definition.flags[name])
             depth[name] = 1 + max((depth[r] for r in refs), default=-1)
@@ -198,6 +204,8 @@ def _extract_sql(definition: Definition, period_type: str) -> str:
         {age_band_sql("i.victim_age")} AS victim_age_band,
         i.victim_under_25,
         i.victim_sex,
+        i.suspect_under_25,
+        NULL::VARCHAR AS postcode_sector,
         {_lit(definition.id)} AS definition_id,
         i._file,
         i._line
@@ -232,6 +240,8 @@ def _police_uk_sql(definition: Definition, period_type: str) -> str:
         NULL::VARCHAR AS victim_age_band,
         NULL::BOOLEAN AS victim_under_25,
         NULL::VARCHAR AS victim_sex,
+        NULL::BOOLEAN AS suspect_under_25,
+        NULL::VARCHAR AS postcode_sector,
         {_lit(definition.id)} AS definition_id,
         u._file,
         u._line
@@ -249,8 +259,10 @@ def build_incidents(
     *,
     police_extract: bool,
     police_uk: bool,
+    others: Sequence[str] = (),
 ) -> None:
-    """Rebuild core.incidents (and core.unknown_offence_codes) from the loaded police inputs."""
+    """Rebuild core.incidents (and core.unknown_offence_codes) from the loaded police inputs, and
+    the SELECTs in `others` (NHS and council ASB records: `transforms.health.health_selects`)."""
     if police_uk:
         load_spatial(con)  # ~0.5 s per connection: only police.uk points need reprojecting
     sv_codes = pd.DataFrame(
@@ -268,6 +280,7 @@ def build_incidents(
         selects.append(_extract_sql(definition, period_type))
     if police_uk:
         selects.append(_police_uk_sql(definition, period_type))
+    selects += others
     with registered(con, _sv_codes=sv_codes, _proxy_types=proxy, _offence_codes=codes):
         con.execute("BEGIN TRANSACTION")
         try:

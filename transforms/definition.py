@@ -51,9 +51,12 @@ FLAG_NAMES: tuple[str, ...] = (
     "county_lines",
     "night_time_economy",
     "public_space_youth_violence",
+    "dwelling",
+    "drugs_or_alcohol",
 )
-# Incident columns a flag spec or a measure may refer to besides the flags themselves.
-DERIVED_FLAGS: tuple[str, ...] = ("victim_under_25",)
+# Incident columns a flag spec or a measure may refer to besides the flags themselves: victim and
+# suspect under 25, from the extract's ages.
+DERIVED_FLAGS: tuple[str, ...] = ("victim_under_25", "suspect_under_25")
 DENOMINATORS: tuple[str, ...] = ("persons", "persons_under_25")
 HEADLINE_MEASURE = "all_serious_violence"
 

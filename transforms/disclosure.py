@@ -39,7 +39,7 @@ DEFAULT_DISCLOSURE = Path(__file__).resolve().parents[1] / "config" / "disclosur
 AUDIENCES = ("public", "partner")
 AREA_CHAIN = ("lsoa", "ward", "district", "county")
 LEVELS = (*AREA_CHAIN, "grid")
-SOURCES = ("police", "police_uk", "asb", "hes", "ae")
+SOURCES = ("police", "police_uk", "asb", "hes", "ae", "ambulance")  # core.incidents.source
 KEY = ["source", "area_level", "area_code", "period", "measure"]
 # Columns computed from a row's count: suppressed with it wherever they appear.
 DERIVED_COLUMNS = (

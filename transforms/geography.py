@@ -28,7 +28,9 @@ in `placement`:
 - ``outside_area``: a code or point of an LSOA outside the boundaries;
 - ``unmatched_code``: a code neither the boundaries nor the lookup know, or, without a lookup, a
   code recognisably of the other vintage (numbered after the last LSOA 2011 code);
-- ``no_location``: neither a code nor coordinates.
+- ``no_location``: neither a code nor coordinates;
+- ``postcode_sector_only``: no code and no coordinates, only a postcode sector (ISTV A&E records
+  often share no more): no postcode lookup is shipped, so it is counted here, in no rate.
 
 The population-share draw: u = the first 52 bits of md5(event key) / 2^52, and the incident goes to
 the candidate whose slice of the cumulative populations (candidates ordered by code) holds u. The
@@ -73,7 +75,7 @@ PLACED = (
     "lookup_split_equal_share",
     "coordinates",
 )
-NOT_PLACED = ("outside_area", "unmatched_code", "no_location")
+NOT_PLACED = ("outside_area", "unmatched_code", "no_location", "postcode_sector_only")
 PLACEMENTS = PLACED + NOT_PLACED
 DEPRIVATION_MEASURES = tuple(DEPRIVATION_COLUMNS[2:])  # score, rank, decile per domain
 
@@ -242,6 +244,7 @@ def place_incidents(
     existing = columns_of(con, incidents)
     recorded = "lsoa_code_recorded" if "lsoa_code_recorded" in existing else "lsoa_code"
     unit = "occurred_month" if "occurred_month" in existing else "period"
+    sector = "postcode_sector" if "postcode_sector" in existing else "NULL::VARCHAR"
     with transaction(con):
         has_lookup = _vintage_map(con, lookup, vintage)
         _areas(con, areas)
@@ -249,7 +252,7 @@ def place_incidents(
             f"""
             CREATE OR REPLACE TEMP TABLE _inc AS
             SELECT rowid AS _row, source, period, {unit} AS _unit, {recorded} AS recorded,
-                   x, y, {key} AS _key
+                   x, y, {key} AS _key, {sector} AS _sector
             FROM {incidents}
             """
         )
@@ -337,7 +340,8 @@ def _decide(con: duckdb.DuckDBPyConnection, has_lookup: bool) -> None:
         CREATE OR REPLACE TEMP TABLE _decided AS
         SELECT i._row, i.recorded, i.x, i.y, i._key, c.code_vintage,
             CASE
-              WHEN i.recorded IS NULL AND (i.x IS NULL OR i.y IS NULL) THEN 'no_location'
+              WHEN i.recorded IS NULL AND (i.x IS NULL OR i.y IS NULL) THEN
+                CASE WHEN i._sector IS NOT NULL THEN 'postcode_sector_only' ELSE 'no_location' END
               WHEN i.recorded IS NULL THEN 'by_point'
               WHEN c.n_to IS NOT NULL AND (NOT c.in_area OR coalesce(u.other_vintage, false)) THEN
                 CASE WHEN c.n_to_in_area = 0 THEN 'outside_area'

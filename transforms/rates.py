@@ -1,4 +1,5 @@
-"""Crude rates per 1,000 residents with 95% confidence intervals, by area, period and measure, in SQL.
+"""Crude rates per 1,000 residents with 95% confidence intervals, by area, period and measure, in SQL;
+Wilson intervals for proportions and the exact test comparing two Poisson counts.
 
 Intervals follow the Fingertips / PHEindicatormethods convention (DESIGN §5): Byar's approximation
 for counts of 10 or more, the exact Poisson interval (chi-squared quantiles) below 10 — a 10-row
@@ -7,7 +8,13 @@ comparator is given) by whether their interval lies above, below or across the c
 
 Counts per LSOA are one pass over core.incidents (`count(*) FILTER (...)` per measure); the LSOA,
 ward, district and county rows are one `GROUP BY GROUPING SETS`, so the county is the sum of its
-LSOAs by construction.
+LSOAs by construction. `build_rates` does this for any list of measures of one source (serious
+violence, anti-social behaviour, NHS assaults); `build_sv_rates` is it for the definition's
+serious-violence measures.
+
+Proportions (a share of serious violence) carry Wilson score intervals (`wilson_ci`, `wilson_sql`),
+the Fingertips method; a change between two periods is tested with the exact conditional test
+for two Poisson counts (`compare_poisson_counts`: given the total, the first count is binomial).
 """
 
 from __future__ import annotations
@@ -17,11 +24,11 @@ from collections.abc import Mapping
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import binomtest, chi2, norm
 
 from transforms.db import registered
 from transforms.definition import Definition
-from transforms.measures import MeasureSpec, available_measures
+from transforms.measures import MeasureSpec, available, available_measures
 
 # After the fixed columns, every row also says which months its period covers, how its population
 # reached the analysis LSOAs, and which England comparator `vs_england` used (issue 7).
@@ -63,12 +70,12 @@ def count_ci(count, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    Published values (PHEindicatormethods, `phe_rate`, 95%): 9 -> 4.115, 17.084 (exact);
-    Byar for 10 -> 4.795, 18.390.
+    Exact limits for 9 as in the published tables (Garwood 1936): 4.115, 17.085; Byar's
+    for 10 (by hand from the formula): 4.787, 18.391.
 
     >>> lower, upper = count_ci([9, 10])
-    >>> [round(v, 3) for v in (*lower, *upper)]
-    [4.115, 4.795, 17.084, 18.39]
+    >>> [round(float(v), 3) for v in (*lower, *upper)]
+    [4.115, 4.787, 17.085, 18.391]
     """
     level = _confidence(confidence)
     alpha = 1 - level
@@ -121,6 +128,72 @@ def compare_sql(lower: str, upper: str, reference: str) -> str:
     )
 
 
+def wilson_ci(numerator, denominator, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score limits for proportions numerator / denominator (Fingertips, PHEindicatormethods
+    `phe_proportion`): (2O + z^2 -/+ z sqrt(z^2 + 4 O q)) / (2 (n + z^2)), q = 1 - O / n. NaN
+    where the denominator is 0 or missing. The reference for `wilson_sql`.
+
+    Examples
+    --------
+    PHStatsMethods (the Fingertips methods in Python) tests: 20 of 360 -> lower
+    0.036248204600072345; 30 of 400 -> upper 0.10504770626130437.
+
+    >>> lower, _ = wilson_ci([20], [360]); _, upper = wilson_ci([30], [400])
+    >>> round(float(lower[0]), 9), round(float(upper[0]), 9)
+    (0.036248205, 0.105047706)
+    """
+    z = norm.ppf(1 - (1 - _confidence(confidence)) / 2)
+    o = np.asarray(np.ravel(numerator), dtype=float)
+    n = np.asarray(np.ravel(denominator), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = 1 - o / n
+        root = z * np.sqrt(z**2 + 4 * o * q)
+        lower = (2 * o + z**2 - root) / (2 * (n + z**2))
+        upper = (2 * o + z**2 + root) / (2 * (n + z**2))
+    bad = ~(n > 0) | (o < 0) | (o > n)
+    lower[bad] = np.nan
+    upper[bad] = np.nan
+    return lower, upper
+
+
+def wilson_sql(numerator: str, denominator: str, confidence: float = 0.95) -> tuple[str, str]:
+    """SQL for the Wilson score limits of numerator / denominator columns (NULL when the
+    denominator is 0); agrees with `wilson_ci`."""
+    z = float(norm.ppf(1 - (1 - _confidence(confidence)) / 2))
+    o, n = f"CAST({numerator} AS DOUBLE)", f"CAST({denominator} AS DOUBLE)"
+    root = f"{z!r} * sqrt({z * z!r} + 4 * {o} * (1 - {o} / {n}))"
+    parts = [
+        f"CASE WHEN {n} > 0 THEN (2 * {o} + {z * z!r} {sign} {root}) / (2 * ({n} + {z * z!r})) END"
+        for sign in ("-", "+")
+    ]
+    return parts[0], parts[1]
+
+
+def compare_poisson_counts(
+    count: int, previous: int, exposure: float = 1.0, previous_exposure: float = 1.0
+) -> tuple[float, float]:
+    """Rate ratio and two-sided p-value of the exact conditional test for two Poisson counts
+    (R `poisson.test(c(count, previous), c(exposure, previous_exposure))`): given the total, the
+    first count is binomial with p = exposure / (exposure + previous_exposure). NaN ratio when
+    the previous count is 0; p = 1 when both are 0.
+
+    Examples
+    --------
+    R's `poisson.test(c(11, 21), c(800, 3011))` (its documentation example, Fredericia against
+    three other cities): rate ratio 1.971488, p-value 0.07967.
+
+    >>> ratio, p = compare_poisson_counts(11, 21, 800, 3011)
+    >>> round(ratio, 6), round(p, 5)
+    (1.971488, 0.07967)
+    """
+    count, previous = int(count), int(previous)
+    ratio = (count / exposure) / (previous / previous_exposure) if previous else float("nan")
+    if count + previous == 0:
+        return ratio, 1.0
+    share = exposure / (exposure + previous_exposure)
+    return ratio, float(binomtest(count, count + previous, share).pvalue)
+
+
 def population_year(con: duckdb.DuckDBPyConnection, wanted: int | None) -> int:
     """The population year to use: the one asked for, else the latest in ref.population."""
     years = [
@@ -160,6 +233,10 @@ def measure_sql(spec: MeasureSpec) -> str:
     if spec.kind == "crime_types":
         types = ", ".join("'" + t.replace("'", "''") + "'" for t in spec.crime_types)
         return f"crime_type IN ({types})"
+    if spec.kind == "all":
+        return "true"
+    if spec.kind == "where":
+        return f"coalesce({spec.where}, false)"
     return f"sv_category IS NOT NULL AND coalesce({spec.flag}, false)"
 
 
@@ -169,6 +246,26 @@ def build_sv_rates(
     source: str,
     year: int,
     *,
+    population_table: str = "ref.lsoa_population",
+    **options,
+) -> None:
+    """`build_rates` for the definition's serious-violence measures of a police source (those
+    the source can tell, `available_measures`), into build.sv_rates by default."""
+    denominators = denominators_sql(year, population_table)
+    specs = available_measures(con, definition, source, denominators)
+    build_rates(
+        con, specs, source, year, definition_id=definition.id,
+        population_table=population_table, **options,
+    )  # fmt: skip
+
+
+def build_rates(
+    con: duckdb.DuckDBPyConnection,
+    specs: list[MeasureSpec],
+    source: str,
+    year: int,
+    *,
+    definition_id: str,
     england_rates: Mapping[tuple[str, str], float] | None = None,
     england_notes: Mapping[tuple[str, str], str] | None = None,
     period_months: Mapping[str, str] | None = None,
@@ -176,9 +273,10 @@ def build_sv_rates(
     table: str = "build.sv_rates",
     per: float = 1000,
     confidence: float = 0.95,
+    only_available: bool = False,
 ) -> None:
     """Counts, rates per 1,000 and CIs for every LSOA, ward, district and county x period x
-    measure, written to `table`.
+    measure of `specs`, counting incidents of `source`, written to `table`.
 
     Only incidents of `source` whose LSOA is in ref.lsoa are counted; every LSOA x period x
     measure row exists, zero counts included. `months` is how many distinct months of the period
@@ -186,12 +284,20 @@ def build_sv_rates(
     "2024-01 to 2024-04 (4 of 12 months)"). `england_rates` maps (period, measure) to an England
     rate per 1,000 for `vs_england`, and `england_notes` to the comparator used and whether its
     definition differs (`vs_england_basis`). `population_conversion` says how each area's people
-    reached the analysis LSOAs (e.g. "as_published+lookup_split_area_share").
+    reached the analysis LSOAs (e.g. "as_published+lookup_split_area_share"). `per` scales the
+    rate (the column keeps its name, rate_per_1000; success measures use 100,000).
+    `only_available`: leave out the measures the source cannot tell (`available`).
     """
     denominators = denominators_sql(year, population_table)
-    specs = available_measures(con, definition, source, denominators)
+    if only_available:
+        specs = available(con, specs, source, denominators)
+    create = (  # temp.<name>: a temporary table, for parts of a larger table
+        f"CREATE OR REPLACE TEMP TABLE {table.removeprefix('temp.')}"
+        if table.startswith("temp.")
+        else f"CREATE OR REPLACE TABLE {table}"
+    )
     if not specs:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS {_empty_sql()}")
+        con.execute(f"{create} AS {empty_rates_sql()}")
         return
     measures = pd.DataFrame(
         [(s.name, s.denominator, i) for i, s in enumerate(specs)],
@@ -229,7 +335,7 @@ def build_sv_rates(
         )
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE {table} AS
+            {create} AS
             WITH months AS (
                 SELECT period, count(DISTINCT occurred_month) AS months FROM core.incidents
                 WHERE source = $source AND period IS NOT NULL GROUP BY period
@@ -297,12 +403,12 @@ def build_sv_rates(
             ORDER BY CASE area_level WHEN 'county' THEN 0 WHEN 'district' THEN 1
                      WHEN 'ward' THEN 2 ELSE 3 END, area_code, period, ord
             """,
-            {"source": source, "definition": definition.id},
+            {"source": source, "definition": definition_id},
         )
         con.execute("DROP TABLE IF EXISTS _counts")
 
 
-def _empty_sql() -> str:
+def empty_rates_sql() -> str:
     return (
         "SELECT NULL::VARCHAR AS area_level, NULL::VARCHAR AS area_code, NULL::VARCHAR AS"
         " area_name, NULL::VARCHAR AS period, NULL::BIGINT AS months, NULL::VARCHAR AS measure,"

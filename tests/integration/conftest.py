@@ -143,8 +143,16 @@ def police_rows(shared: Path, pattern: str):
         yield str(path.resolve()), rows
 
 
-def truth_on(geo: Geography, shared: Path, pattern: str, vintage: str) -> Truth:
-    """Where each row of the files falls on LSOA `vintage` boundaries, per period (year)."""
+def truth_on(
+    geo: Geography,
+    shared: Path,
+    pattern: str,
+    vintage: str,
+    types: frozenset[str] | set[str] = PROXY_TYPES,
+) -> Truth:
+    """Where each row of the files falls on LSOA `vintage` boundaries, per period (year);
+    `county`, `district` and `block` count the rows of crime `types` (the serious-violence
+    proxy by default)."""
     truth = Truth()
     area = geo.lsoa21 if vintage == "2021" else geo.lsoa11
     polygons = geo.polygons21 if vintage == "2021" else geo.polygons11
@@ -158,7 +166,7 @@ def truth_on(geo: Geography, shared: Path, pattern: str, vintage: str) -> Truth:
         coded_2011 = only11 > only21
         for row in rows:
             period, code = row["Month"][:4], row["LSOA code"].strip()
-            sv = row["Crime type"] in PROXY_TYPES
+            sv = row["Crime type"] in types
             lsoa21 = None
             if code in area:
                 district, group = area[code], "code"

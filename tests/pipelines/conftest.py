@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,16 @@ class Run:
     settings: Settings
     result: dg.ExecuteInProcessResult
     demo_dir: Path
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """`sna run` as the analyst runs it: its terminal output and where it wrote."""
+
+    settings: Settings
+    output: str
+    exit_code: int
+    args: tuple[str, ...]  # the command line, to run it again
 
 
 def all_definitions() -> list:
@@ -66,6 +77,40 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo")
     write_demo_county(folder, n_lsoas=60, months=36)
     return folder
+
+
+def sna_run(*args: str) -> tuple[int, str]:
+    """`sna ARGS` in process, as the analyst types it: (exit code, terminal output). The audience
+    `--audience` sets for the process is undone afterwards, and the Dagster instance is the
+    one beside the settings' database."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.settings import AUDIENCE_ENV
+
+    before = os.environ.get(AUDIENCE_ENV)
+    try:
+        result = CliRunner().invoke(app, list(args), env={"DAGSTER_HOME": None})
+    finally:
+        os.environ.pop(AUDIENCE_ENV, None)
+        if before is not None:
+            os.environ[AUDIENCE_ENV] = before
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="session")
+def cli_run(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """`sna run --audience partner` on the small demo county, publishing 2021/22 into an output
+    folder that already holds a file of an earlier run; recorded in the database's persistent
+    Dagster instance (`.dagster` beside the database) as `make run` records it."""
+    folder = tmp_path_factory.mktemp("cli_run")
+    stale = folder / "out" / "public" / "2020-21" / "old.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("left by an earlier run")
+    settings = write_settings(folder, small_demo, report_periods=["2021/22"])
+    args = ("run", "--settings", str(settings), "--audience", "partner")
+    code, output = sna_run(*args)
+    return CliRun(load_settings(settings, base_dir=REPO), output, code, args)
 
 
 @pytest.fixture(scope="session")

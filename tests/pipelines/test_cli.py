@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from tests.pipelines.conftest import write_settings
+from tests.pipelines.conftest import CliRun, write_settings
 
 runner = CliRunner()
 
@@ -17,28 +17,24 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SNA_AUDIENCE", "")  # `--audience` sets it: undone after each test
 
 
-def test_run_prints_progress_and_only_the_files_this_run_wrote(
-    small_demo: Path, tmp_path: Path
-) -> None:
-    stale = tmp_path / "out" / "public" / "2020-21" / "old.csv"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("left by an earlier run")
-    settings = write_settings(tmp_path, small_demo, report_periods=["2021/22"])
-    result = runner.invoke(app, ["run", "--settings", str(settings), "--audience", "partner"])
-    assert result.exit_code == 0, result.output
-    assert "done marts.sv_rates" in result.output
-    assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in result.output
-    assert "check ok outputs/staged:published_files_pass_disclosure_control" in result.output
-    folder = tmp_path / "out" / "partner" / "2021-22"
-    assert str(folder / "sv_rates.csv") in result.output
-    assert str(folder / "map_pack_demo-county.pdf") in result.output
-    assert "old.csv" not in result.output and "public" not in result.output.split("Outputs")[-1]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["partner", "public"]
-    assert "Incidents by placement and period" in result.output
-    assert "Headline, Demo County, 2023/24:" in result.output
-    assert "per 1,000 residents (95% CI" in result.output
-    assert "vs England: " in result.output and "38.1 per 1,000 in 2022/23" in result.output
-    assert "vs 2022/23: " in result.output  # both whole years: compared
+def test_run_prints_progress_and_only_the_files_this_run_wrote(cli_run: CliRun) -> None:
+    """The session's `sna run --audience partner`, over an output folder holding an older file."""
+    output, out = cli_run.output, cli_run.settings.output_dir
+    assert cli_run.exit_code == 0, output
+    assert "done marts.sv_rates" in output
+    assert "check ok marts/sv_rates:county_equals_sum_of_lsoas" in output
+    assert "check ok outputs/staged:published_files_pass_disclosure_control" in output
+    folder = out / "partner" / "2021-22"
+    assert str(folder / "sv_rates.csv") in output
+    assert str(folder / "map_pack_demo-county.pdf") in output
+    assert "old.csv" not in output and "public" not in output.split("Outputs")[-1]
+    assert sorted(p.name for p in out.iterdir()) == ["partner", "public"]
+    assert "Incidents by placement and period" in output
+    assert "Headline, Demo County, 2023/24:" in output
+    assert "per 1,000 residents (95% CI" in output
+    assert "vs England: " in output and "38.1 per 1,000 in 2022/23" in output
+    assert "vs 2022/23: " in output  # both whole years: compared
+    assert "recorded in audit.runs and shown by `sna ui`" in output
 
 
 def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path: Path) -> None:

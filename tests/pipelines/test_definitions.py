@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from pipelines.definitions import defs
 
@@ -36,3 +37,49 @@ def test_dg_check_defs_passes() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+def test_annual_and_quarterly_schedules_run_in_london_time_and_start_stopped() -> None:
+    schedules = {s.name: s for s in defs().schedules}
+    assert set(schedules) == {"annual_sna", "quarterly_monitoring"}
+    for schedule in schedules.values():
+        assert schedule.execution_timezone == "Europe/London"
+        assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+        assert schedule.job_name == "sna_refresh"
+    # demo settings: financial years, so the SNA once March is published, and the other quarters
+    assert schedules["annual_sna"].cron_schedule == "0 6 1 6 *"
+    assert schedules["quarterly_monitoring"].cron_schedule == "0 6 1 3,9,12 *"
+    job = defs().resolve_job_def("sna_refresh")
+    every_asset = defs().resolve_implicit_global_asset_job_def()
+    assert job.asset_layer.selected_asset_keys == every_asset.asset_layer.selected_asset_keys
+    assert (
+        job.asset_layer.asset_graph.asset_check_keys
+        == every_asset.asset_layer.asset_graph.asset_check_keys
+    )
+
+
+def test_calendar_years_move_the_annual_run_to_march(tmp_path, monkeypatch) -> None:
+    from pipelines.defs.automation.schedules import schedules as automation
+
+    settings = yaml.safe_load((REPO / "config" / "settings.yaml").read_text())
+    settings["period"] = "calendar_year"
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    monkeypatch.setenv("SNA_SETTINGS", str(path))
+    crons = {s.name: s.cron_schedule for s in automation().schedules}
+    assert crons == {"annual_sna": "0 6 1 3 *", "quarterly_monitoring": "0 6 1 6,9,12 *"}
+
+
+def test_a_schedule_tick_asks_for_the_whole_refresh_tagged_with_its_cadence() -> None:
+    schedule = next(s for s in defs().schedules if s.name == "quarterly_monitoring")
+    [request] = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert request.tags["sna/cadence"] == "quarterly"
+
+
+def test_every_mart_has_a_freshness_policy() -> None:
+    marts = [s for s in defs().resolve_all_asset_specs() if s.key.path[0] == "marts"]
+    assert len(marts) >= 10
+    for spec in marts:
+        policy = spec.freshness_policy
+        assert policy is not None, spec.key
+        assert policy.warn_window.days == 100 and policy.fail_window.days == 400

@@ -129,11 +129,12 @@ def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> 
     with (folders[0] / "sv_rates.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     for column in ("area_level", "rate_per_1000", "ci_lower", "ci_upper", "vs_county",
-                   "definition_id", "suppressed", "audience"):  # fmt: skip
+                   "definition_id", "suppressed", "audience", "run_id"):  # fmt: skip
         assert column in rows[0]
     assert {r["period"] for r in rows} == {"2021/22", "2022/23", "2023/24"}
     small = [r for r in rows if r["area_level"] == "lsoa" and r["count"] in {"1", "2", "3", "4"}]
     assert small == [] and any(r["count"] == "*" for r in rows)
+    assert {r["run_id"] for r in rows} == {demo_run.result.run_id}  # names the run that made it
     assert not list(out.glob(".*")), "no staging folders may be left behind"
 
 
@@ -155,6 +156,8 @@ def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) 
     assert "Rate by year" in pages[4] and "Rate by deprivation decile" in pages[8]
     assert "Not in the rates" in pages[2] or "was located in the area" in pages[2]
     assert reader.metadata.title.startswith("Serious violence map pack: Demo County")
+    run_id = demo_run.result.run_id
+    assert all(f"Run: {run_id}" in text for text in pages) and run_id in reader.metadata.subject
 
 
 def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -> None:
@@ -168,6 +171,7 @@ def test_the_geopackage_opens_in_a_fresh_reader_with_its_layers(demo_run: Run) -
     assert lsoa.geometry.is_valid.all()
     assert not lsoa["count"].between(1, 4).any()
     assert (lsoa["audience"] == "public").all()
+    assert (lsoa["run_id"] == demo_run.result.run_id).all()
 
 
 def test_index_html_links_every_file_and_embeds_the_map(demo_run: Run) -> None:
@@ -177,15 +181,20 @@ def test_index_html_links_every_file_and_embeds_the_map(demo_run: Run) -> None:
         if f.name not in ("index.html", "manifest.json"):
             assert f'href="{f.name}"' in html
     assert "data:image/png;base64," in html and "http" not in html.split("Open Government")[0]
+    assert demo_run.result.run_id in html
 
 
 def test_audit_run_records_definition_and_input_hashes(demo_run: Run) -> None:
-    [(definition_id, definition_hash, inputs)] = query(
+    [(run_id, status, definition_id, definition_hash, inputs, packages, settings)] = query(
         demo_run.settings.database,
-        "SELECT definition_id, definition_hash, input_hashes FROM audit.runs",
+        "SELECT run_id, status, definition_id, definition_hash, input_hashes, package_versions,"
+        " settings FROM audit.runs",
     )
+    assert (run_id, status) == (demo_run.result.run_id, "success")
     assert definition_id == "norfolk-2024" and len(definition_hash) == 64
     assert len(json.loads(inputs)) >= 5
+    assert {"python", "sna", "dagster", "duckdb", "pandas", "esda"} <= set(json.loads(packages))
+    assert json.loads(settings)["area_name"] == "Demo County"
 
 
 def test_a_failing_blocking_check_publishes_nothing(small_demo: Path, tmp_path: Path) -> None:
@@ -262,7 +271,10 @@ def test_police_uk_only_without_lookup_gives_lsoa_and_county_proxy_rates(
 ) -> None:
     path = write_settings(tmp_path, small_demo)
     data = yaml.safe_load(path.read_text())
-    for optional in ("police_extract", "area_lookup", "deprivation"):
+    for optional in (
+        "police_extract", "area_lookup", "deprivation",
+        "ae_attendances", "hes_admissions", "ambulance_callouts", "asb_council",  # police.uk only
+    ):  # fmt: skip
         del data["inputs"][optional]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     settings, result = materialize(path)
@@ -317,21 +329,24 @@ def test_geography_coverage_counts_the_demo_location_quirks(demo_run: Run) -> No
 
 
 def test_coverage_is_per_period_and_says_how_each_incident_was_placed(demo_run: Run) -> None:
-    """The demo is all LSOA 2021: codes place directly, unlocated rows are no_location, and the
-    coverage has one block per financial year, each adding up to that year's incidents."""
+    """The demo is all LSOA 2021: codes place directly, unlocated rows are no_location (or
+    postcode_sector_only), and the coverage has one block per source and financial year, each
+    adding up to that year's incidents."""
     rows = query(
         demo_run.settings.database,
         "SELECT source, period, months, status, placement, sum(incidents)"
         " FROM marts.geography_coverage GROUP BY ALL ORDER BY ALL",
     )
+    sources = ("police", "police_uk", "ae", "hes", "ambulance", "asb")  # NHS and ASB: issue 9
     assert {(source, period) for source, period, *_ in rows} == {
-        (s, p) for s in ("police", "police_uk") for p in ("2021/22", "2022/23", "2023/24")
+        (s, p) for s in sources for p in ("2021/22", "2022/23", "2023/24")
     }
     assert {months for _, _, months, *_ in rows} == {12}
     assert {(status, placement) for _, _, _, status, placement, _ in rows} == {
         ("in_area", "code"),
         ("outside_area", "outside_area"),
         ("no_lsoa", "no_location"),
+        ("no_lsoa", "postcode_sector_only"),  # A&E attendances shared with a sector only
     }
     per_period = query(
         demo_run.settings.database,

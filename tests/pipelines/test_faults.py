@@ -16,12 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from pipelines.cli import FAULT_ENV, app
+from pipelines.instance import open_instance
 from tests.pipelines.conftest import REPO, write_settings
 
 pytestmark = pytest.mark.faults
@@ -120,6 +122,15 @@ def test_a_failed_check_stops_the_run_and_is_recorded(county, tmp_path: Path) ->
     assert files_fingerprint(county["out"]) == county["files"]
     run_id, status, stopped_at = runs(county["database"])[-1]
     assert status == "failed" and stopped_at.endswith("police_extract_rejects_below_threshold")
+    con = duckdb.connect(str(county["database"]), read_only=True)
+    try:
+        [(inputs,)] = con.execute(
+            "SELECT input_hashes FROM audit.runs WHERE run_id = ?", [run_id]
+        ).fetchall()
+    finally:
+        con.close()
+    read = json.loads(inputs)  # what the failed run had read, with each file's sha256
+    assert any("demo_force_crimes" in f for f in read) and all(len(h) == 64 for h in read.values())
 
 
 def test_a_second_run_waits_for_the_first_and_says_which_holds_it(county) -> None:
@@ -146,9 +157,16 @@ def test_the_next_run_completes_with_no_manual_step(county) -> None:
     result = runner.invoke(app, ["run", "--settings", str(county["settings"])])
     assert result.exit_code == 0, result.output
     assert marts_fingerprint(county["database"]) != county["marts"]  # the refresh landed
-    statuses = [status for _, status, _ in runs(county["database"])]
+    recorded = runs(county["database"])
+    statuses = [status for _, status, _ in recorded]
     assert statuses[0] == "success" and statuses[-1] == "success"
     assert statuses.count("interrupted") == 3 and "running" not in statuses
+    with open_instance(county["database"]) as instance:  # the UI says the same, not "started"
+        dagster_status = {r: instance.get_run_by_id(r).status for r, _, _ in recorded}
+    assert [dagster_status[r] for r, status, _ in recorded if status == "interrupted"] == [
+        dg.DagsterRunStatus.FAILURE
+    ] * 3
+    assert dagster_status[recorded[-1][0]] == dg.DagsterRunStatus.SUCCESS
     lock = json.loads(Path(f"{county['database']}.lock").read_text() or "{}")
     assert lock == {}  # released: nobody holds the database now
     assert not list(county["out"].glob(".*"))  # the killed runs' staging folders are cleared

@@ -139,8 +139,13 @@ def test_file_set_follows_the_contract_layout(county):
             "deprivation/demo_iod2025_file7.csv",
             "police/demo_force_crimes_2021-22.csv",
             "planted_structure.json",
+            "planted_health.json",
+            "asb/council_asb_2021-22.csv",
+            "nhs/hes/hes_apc_assaults_2021-22.csv",
+            "nhs/ambulance/ambulance_assaults_2021-22.csv",
         ]
         + [f"police_uk/{m}/{m}-demo-street.csv" for m in months]
+        + [f"nhs/ae/istv_assaults_{m}.csv" for m in months]
     )
     assert rel == expected
 

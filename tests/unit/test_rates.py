@@ -142,6 +142,7 @@ def incident(**values) -> dict:
     }
     row |= {flag: False for flag in FLAG_NAMES} | {
         "victim_under_25": False,
+        "suspect_under_25": False,
         "definition_id": DEFINITION.id,
     }
     return row | values
@@ -169,7 +170,7 @@ def rates(
     con = duckdb.connect()
     ensure_schema(con)
     incidents = pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
-    for flag in [*FLAG_NAMES, "victim_under_25"]:
+    for flag in [*FLAG_NAMES, "victim_under_25", "suspect_under_25"]:
         incidents[flag] = incidents[flag].astype("boolean")
     incidents["occurred_month"] = pd.to_datetime(incidents["occurred_month"])
     incidents["period"] = period_label(incidents["occurred_month"], period_type)
@@ -282,7 +283,7 @@ def test_police_uk_gets_the_proxy_measures_and_public_order_separately():
         incident(source="police", sv_category="homicide"),  # another source: not counted here
     ]
     for row in rows[:4]:
-        row |= {flag: pd.NA for flag in [*FLAG_NAMES, "victim_under_25"]}
+        row |= {flag: pd.NA for flag in [*FLAG_NAMES, "victim_under_25", "suspect_under_25"]}
     table = rates(rows, source="police_uk")
     assert set(table["measure"]) == {
         "all_serious_violence",

@@ -101,23 +101,26 @@ def test_boundaries_are_recognised_by_their_layer_fields(tmp_path):
 
 
 def test_a_source_added_to_the_registry_is_recognised_without_code(tmp_path, monkeypatch):
-    """What the NHS and ASB sources get once their spec and column map are merged."""
+    """A new source needs its spec and column map only (as the NHS and ASB ones had)."""
     spec_dir = tmp_path / "sources"
     spec_dir.mkdir()
     for existing in csv_module.SPEC_DIR.glob("*.yaml"):
         (spec_dir / existing.name).write_text(existing.read_text())
-    (spec_dir / "asb_council.yaml").write_text(
-        "source: asb_council\ncolumns:\n"
-        "  incident_date: {headers: ['Incident Date'], type: date, required: true}\n"
-        "  category: {headers: ['ASB Category'], optional: true}\n"
+    (spec_dir / "weapon_sweeps.yaml").write_text(
+        "source: weapon_sweeps\ncolumns:\n"
+        "  sweep_date: {headers: ['Sweep Date'], type: date, required: true}\n"
+        "  weapons_found: {headers: ['Weapons Found'], type: int, optional: true}\n"
         "  lsoa_code: {headers: ['LSOA Code'], type: code, optional: true}\n"
     )
     monkeypatch.setattr(csv_module, "SPEC_DIR", spec_dir)
     csv_module.load_spec.cache_clear()
-    extra = InputSpec("asb_council", "raw.asb_council", "", "ingest", column_map="asb_council")
+    extra = InputSpec(
+        "weapon_sweeps", "raw.weapon_sweeps", "", "ingest", column_map="weapon_sweeps"
+    )
     monkeypatch.setattr(recognise_module, "INPUTS", (*INPUTS, extra))
     try:
-        assert recognise_header(["Incident Date", "ASB Category", "LSOA Code"]).key == "asb_council"
+        found = recognise_header(["Sweep Date", "Weapons Found", "LSOA Code"])
+        assert found.key == "weapon_sweeps"
     finally:
         csv_module.load_spec.cache_clear()
 

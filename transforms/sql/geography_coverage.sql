@@ -1,7 +1,8 @@
 -- Where each incident fell on the analysis geography, per source and period: nothing is dropped.
 -- months        months of the period with any incident of the source (a part year shows: < 12)
 -- status        in_area (counted in the rates), outside_area (its code or point is not in the
---               boundaries, or its code could not be placed), no_lsoa (neither code nor point)
+--               boundaries, or its code could not be placed), no_lsoa (neither code nor point:
+--               placement no_location, or postcode_sector_only for A&E records with only a sector)
 -- placement     how it was placed (transforms/geography.py: code, lookup_*, coordinates, ...)
 -- code_vintage  the LSOA vintage(s) its recorded code belongs to: 2011, 2021, 2011+2021, or empty
 CREATE OR REPLACE TABLE build.geography_coverage AS
@@ -10,7 +11,7 @@ WITH placed AS (
         source,
         period,
         CASE
-            WHEN placement = 'no_location' THEN 'no_lsoa'
+            WHEN placement IN ('no_location', 'postcode_sector_only') THEN 'no_lsoa'
             WHEN lsoa_code IS NULL THEN 'outside_area'
             ELSE 'in_area'
         END AS status,

@@ -91,3 +91,4 @@ ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'success'
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS stopped_at VARCHAR;  -- the step that failed
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS error VARCHAR;
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS settings VARCHAR;  -- JSON of the settings used
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS launched_by VARCHAR;  -- sna run | schedule NAME | sensor NAME | ui

@@ -1,26 +1,47 @@
-"""Classification: every police record becomes one incident, classified under the local definition."""
+"""Classification: every police record becomes one incident, classified under the local definition;
+NHS (ISTV A&E, HES, ambulance) and council ASB records join them as incidents of their own source."""
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.ingest.assets import police_extract, police_uk
+from pipelines.defs.ingest.assets import (
+    ae_attendances,
+    ambulance_callouts,
+    asb_council,
+    hes_admissions,
+    police_extract,
+    police_uk,
+)
 from pipelines.defs.reference.assets import offence_codes, sv_definition
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 from transforms.classify import build_incidents
 from transforms.definition import load_definition
+from transforms.health import HEALTH_SOURCES, INPUT_KEYS, health_selects, health_summary
 
 
 @dg.asset(
     key=["core", "incidents"],
     group_name="classify",
     kinds={"duckdb"},
-    deps=[police_extract, police_uk, offence_codes, sv_definition],
+    deps=[
+        police_extract,
+        police_uk,
+        ae_attendances,
+        hes_admissions,
+        ambulance_callouts,
+        asb_council,
+        offence_codes,
+        sv_definition,
+    ],
 )
 def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """One row per police record from any source, with its serious-violence category and flags."""
+    """One row per police record from any source, with its serious-violence category and flags,
+    and one per NHS or council ASB record given (sources ae, hes, ambulance, asb)."""
     settings = sna.load()
     definition = load_definition(settings.definition)
+    health = [s for s in HEALTH_SOURCES if settings.inputs[INPUT_KEYS[s]]]
     with duckdb.get_connection() as con:
         build_incidents(
             con,
@@ -28,6 +49,11 @@ def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             settings.period,
             police_extract=bool(settings.inputs["police_extract"]),
             police_uk=bool(settings.inputs["police_uk"]),
+            others=health_selects(con, health, settings.period, definition.id),
+        )
+        nhs = pd.DataFrame(
+            health_summary(con),
+            columns=["source", "rows_loaded", "incidents", "assaults", "later_episodes_left_out"],
         )
         by_source = con.execute(
             "SELECT source, count(*) AS rows, count(sv_category) AS serious_violence"
@@ -51,6 +77,7 @@ def incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             "definition_hash": definition.hash,
             "by_source": md_table(by_source),
             "duplicate_records_left_out": md_table(dropped),
+            "nhs_and_council_asb": md_table(nhs),
             "unknown_offence_code_rows": unknown,
             "unknown_offence_code_share": round(unknown / police_rows, 5) if police_rows else 0.0,
             "unknown_offence_code_max_share": definition.unknown_code_max_share,

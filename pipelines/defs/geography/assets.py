@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.classify.assets import incidents
 from pipelines.defs.reference.assets import deprivation, lsoa, lsoa_vintage_lookup, population
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
@@ -109,7 +110,8 @@ def lsoa_deprivation(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materialize
 def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Every incident on the analysis geography: rewrites core.incidents so `lsoa_code` is the
     study-area LSOA (NULL outside it), keeping `lsoa_code_recorded`, `lsoa_vintage_recorded` and
-    `placement` (how: code, lookup_*, coordinates, outside_area, unmatched_code, no_location)."""
+    `placement` (how: code, lookup_*, coordinates, outside_area, unmatched_code, no_location,
+    postcode_sector_only)."""
     settings = sna.load()
     with duckdb.get_connection() as con:
         vintage = analysis_vintage_of(con)
@@ -144,6 +146,7 @@ def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materiali
 
 @dg.asset(
     key=["marts", "geography_coverage"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="geography",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa],

@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pipelines.defs.geography.assets import incident_placement
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import lsoa
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
@@ -52,7 +53,13 @@ def source_rates(con: duckdb.DuckDBPyConnection, settings: Settings, measures: l
     ).df()
 
 
-@dg.asset(key=["marts", "hotspots"], group_name="hotspots", kinds={"duckdb"}, deps=[sv_rates, lsoa])
+@dg.asset(
+    key=["marts", "hotspots"],
+    freshness_policy=MARTS_FRESHNESS,
+    group_name="hotspots",
+    kinds={"duckdb"},
+    deps=[sv_rates, lsoa],
+)
 def hotspots(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Getis-Ord Gi* (as ArcGIS) and Local Moran's I per LSOA and ward, on rates and counts,
     with Benjamini-Hochberg FDR bins: where serious violence clusters."""
@@ -103,6 +110,7 @@ def hotspots(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["marts", "hotspot_grid"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="hotspots",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa],
@@ -142,7 +150,11 @@ def hotspot_grid(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResu
 
 
 @dg.asset(
-    key=["marts", "emerging_hotspots"], group_name="hotspots", kinds={"duckdb"}, deps=[hotspots]
+    key=["marts", "emerging_hotspots"],
+    freshness_policy=MARTS_FRESHNESS,
+    group_name="hotspots",
+    kinds={"duckdb"},
+    deps=[hotspots],
 )
 def emerging_hotspots(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """ArcGIS Emerging Hot Spot categories from each full year's Gi* and a Mann-Kendall trend."""
@@ -168,10 +180,18 @@ def emerging_hotspots(duckdb: DuckDBResource) -> dg.MaterializeResult:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            ["marts", "concentration"], group_name="hotspots", kinds={"duckdb"}, deps=[sv_rates]
+            ["marts", "concentration"],
+            freshness_policy=MARTS_FRESHNESS,
+            group_name="hotspots",
+            kinds={"duckdb"},
+            deps=[sv_rates],
         ),
         dg.AssetSpec(
-            ["marts", "lorenz_curve"], group_name="hotspots", kinds={"duckdb"}, deps=[sv_rates]
+            ["marts", "lorenz_curve"],
+            freshness_policy=MARTS_FRESHNESS,
+            group_name="hotspots",
+            kinds={"duckdb"},
+            deps=[sv_rates],
         ),
     ]
 )
@@ -210,5 +230,6 @@ def concentration(sna: SNASettings, duckdb: DuckDBResource):
         ),
     )
     yield dg.MaterializeResult(
-        asset_key=["marts", "lorenz_curve"], metadata=table_metadata(lorenz, "build.lorenz_curve")
+        asset_key=["marts", "lorenz_curve"],
+        metadata=table_metadata(lorenz, "build.lorenz_curve"),
     )

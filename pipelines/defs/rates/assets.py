@@ -5,6 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.geography.assets import incident_placement, lsoa_population
 from pipelines.defs.reference.assets import lsoa
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 from pipelines.settings import PROJECT_ROOT
@@ -18,6 +19,7 @@ COMPARATORS_CSV = PROJECT_ROOT / "config" / "reference" / "comparators.csv"
 
 @dg.asset(
     key=["marts", "sv_rates"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],

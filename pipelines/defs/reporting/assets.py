@@ -27,17 +27,20 @@ from outputs.publish import (
 )
 from pipelines import reporting
 from pipelines.defs.geography.assets import geography_coverage
+from pipelines.defs.health.assets import nhs_rates, success_measures
 from pipelines.defs.hotspots.assets import (
     concentration,
     emerging_hotspots,
     hotspot_grid,
     hotspots,
 )
+from pipelines.defs.measures.assets import asb_rates, priorities, proportions, trends
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.risk.assets import risk_correlations_asset, risk_factors, risk_model_asset
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
-from pipelines.runs import record_end
+from pipelines.runs import input_hashes, record_end
 from transforms.db import publish_build
 from transforms.definition import load_definition
 from transforms.disclosure import CELL_TABLES, count_cells, load_disclosure, table_cells
@@ -55,6 +58,12 @@ BUILT_BY = [
     risk_factors,
     risk_correlations_asset,
     risk_model_asset,
+    asb_rates,
+    nhs_rates,
+    success_measures,
+    priorities,
+    trends,
+    proportions,
 ]
 
 
@@ -91,6 +100,7 @@ def staged_outputs(
             deprivation=reporting.read_deprivation(con),
             inputs=reporting.read_input_log(con),
             missing=reporting.MISSING,
+            run_id=context.run.run_id,
         )
     protected = time.perf_counter()
     periods = report_periods(publication.pack.infos, settings.report_periods)
@@ -175,6 +185,7 @@ def published_files_pass_disclosure_control(
 
 @dg.asset(
     key=["marts", "published"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="reporting",
     kinds={"duckdb"},
     deps=[*BUILT_BY, staged_outputs],
@@ -201,7 +212,7 @@ def audit_run(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     """What makes this refresh repeatable: definition hash, settings, input file hashes and package
     versions, recorded with the run's outcome (failed runs are recorded by `pipelines.runs`)."""
     with duckdb.get_connection() as con:
-        loads = dict(con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall())
+        loads = input_hashes(con)
         record_end(con, context.run.run_id, "success", input_hashes=loads)
         runs = con.execute("SELECT status, count(*) FROM audit.runs GROUP BY 1").fetchall()
     return dg.MaterializeResult(

@@ -8,9 +8,12 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.geography.assets import lsoa_deprivation, lsoa_population
+from pipelines.defs.health.assets import success_measures
 from pipelines.defs.hotspots.assets import analysed_measures, source_rates
+from pipelines.defs.measures.assets import asb_rates
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import lsoa
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from transforms.db import read_geotable, read_table, table_exists, write_table
@@ -27,11 +30,21 @@ def optional_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame |
     return read_table(con, table) if table_exists(con, table) else None
 
 
+def one_asb_source(asb: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The ASB rates of one source (police.uk when the run has it, else the council's): two
+    sources of the same factor would give each area two values."""
+    if asb is None or asb.empty or asb["source"].nunique() < 2:
+        return asb
+    keep = "police_uk" if (asb["source"] == "police_uk").any() else sorted(asb["source"])[0]
+    return asb[asb["source"] == keep]
+
+
 @dg.asset(
     key=["marts", "risk_factors"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="risk",
     kinds={"duckdb"},
-    deps=[sv_rates, lsoa, lsoa_population, lsoa_deprivation],
+    deps=[sv_rates, lsoa, lsoa_population, lsoa_deprivation, asb_rates, success_measures],
 )
 def risk_factors(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Per LSOA and ward: IMD and its domains (crime domain only on request), the share of young
@@ -48,7 +61,7 @@ def risk_factors(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResu
         pop = read_table(con, "ref.lsoa_population")  # both on the analysis geography
         year = population_year(con, settings.population_year)
         dep = read_table(con, "ref.lsoa_deprivation") if settings.inputs["deprivation"] else None
-        asb = optional_table(con, OPTIONAL_TABLES["asb"])
+        asb = one_asb_source(optional_table(con, OPTIONAL_TABLES["asb"]))
         nhs = optional_table(con, OPTIONAL_TABLES["nhs"])
         areas = con.execute("SELECT lsoa_code, ward_code FROM ref.lsoa").df()
         dep = dep[dep["lsoa_code"].isin(areas["lsoa_code"])] if dep is not None else None
@@ -73,6 +86,7 @@ def risk_factors(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResu
 
 @dg.asset(
     key=["marts", "risk_correlations"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="risk",
     kinds={"duckdb"},
     deps=[risk_factors, sv_rates],
@@ -106,7 +120,11 @@ def risk_correlations_asset(sna: SNASettings, duckdb: DuckDBResource) -> dg.Mate
 
 
 @dg.asset(
-    key=["marts", "risk_model"], group_name="risk", kinds={"duckdb"}, deps=[risk_factors, sv_rates]
+    key=["marts", "risk_model"],
+    freshness_policy=MARTS_FRESHNESS,
+    group_name="risk",
+    kinds={"duckdb"},
+    deps=[risk_factors, sv_rates],
 )
 def risk_model_asset(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Negative binomial regression of counts with population exposure: incidence rate ratios per
