@@ -20,6 +20,7 @@ from pipelines.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     SYNC_ALL_TAG,
+    is_monthly,
     month_key,
     range_tags,
     run_tags,
@@ -27,6 +28,7 @@ from pipelines.partitions import (
 )
 from pipelines.resources import build_resources
 from pipelines.settings import load_settings
+from sources.registry import BY_KEY
 from tests.pipelines.conftest import REPO, all_definitions, write_settings
 
 PER_MONTH = (
@@ -64,7 +66,9 @@ def months_folder(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) ->
         shutil.copytree(small_demo / "police_uk" / month, folder / "police_uk" / month)
     data = yaml.safe_load(write_settings(folder, small_demo).read_text(encoding="utf-8"))
     data["inputs"]["police_uk"] = str(folder / "police_uk" / "*" / "*-street.csv")
-    data["inputs"]["police_extract"] = None  # police.uk alone: its months are the run's
+    for key in data["inputs"]:  # police.uk alone among dated inputs: its months are the run's
+        if key != "police_uk" and is_monthly(BY_KEY[key]):
+            data["inputs"][key] = None
     (folder / "settings.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     return folder
 
