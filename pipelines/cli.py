@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.partitions import run_tags
 from pipelines.settings import AUDIENCE_ENV, SETTINGS_ENV, SettingsError, load_settings
 from transforms.periods import period_with_months
 
@@ -223,14 +224,20 @@ def run_pipeline(
         defs(), dg.Definitions(loggers={"progress": _progress_logger(handler)})
     )
     job = definitions.resolve_implicit_global_asset_job_def()
-    database = load_settings(settings_path).database
+    loaded = load_settings(settings_path)
+    database = loaded.database
     with open_instance(database) as instance:
         result = job.execute_in_process(
             run_config={"loggers": {"progress": {}}},
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
-            tags={LAUNCHED_BY_TAG: "sna run", DATABASE_TAG: str(database.resolve())},
+            # every file synced; Dagster records the months the inputs hold
+            tags={
+                LAUNCHED_BY_TAG: "sna run",
+                DATABASE_TAG: str(database.resolve()),
+                **run_tags(loaded),
+            },  # fmt: skip
         )
     return result.success and not handler.failed_checks
 
@@ -398,6 +405,71 @@ def headline_lines(county: list[tuple], area_name: str) -> list[str]:
                 " (part years are left out of year-on-year comparisons)"
             )
     return lines
+
+
+@app.command()
+def check(
+    drop_dir: Annotated[Path, typer.Argument(help="Folder of files to validate.")],
+    settings: SettingsOption = DEFAULT_SETTINGS_PATH,
+) -> None:
+    """Validate dropped files without writing anything: what each is, its rows, its problems
+    with line numbers, what would be rejected. Exits 1 when a file would stop a run."""
+    from pipelines.check import check_folder
+
+    if not drop_dir.is_dir():
+        console.print(f"[red]Not a folder:[/red] {drop_dir}")
+        raise typer.Exit(2)
+    try:
+        loaded = load_settings(settings)
+    except SettingsError as exc:
+        console.print(f"[red]Settings error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    out = Console(highlight=False, soft_wrap=True)
+    verdicts = check_folder(drop_dir, loaded)
+    for verdict in verdicts:
+        print_verdict(out, verdict, drop_dir)
+    stopping = [v for v in verdicts if v.would_stop]
+    if not verdicts:
+        out.print(f"No files in {drop_dir}.")
+    elif stopping:
+        out.print(
+            f"[red]{len(stopping)} of {len(verdicts)} file(s) would stop a run.[/red]"
+            " Nothing was written."
+        )
+        raise typer.Exit(1)
+    else:
+        out.print(f"[green]All {len(verdicts)} file(s) can be run.[/green] Nothing was written.")
+
+
+def print_verdict(out: Console, verdict, folder: Path) -> None:
+    """One file's verdict: what it is, its rows, its rejects with line numbers, why it stops."""
+    from pipelines.check import SHOW_REJECTS, months_text
+
+    name = verdict.path.relative_to(folder)
+    what = verdict.key or "[red]not recognised[/red]"
+    mark = "[red]STOP[/red]" if verdict.would_stop else "[green]ok[/green]"
+    out.print(f"{mark} {name}: {what}")
+    if verdict.rows_loaded is not None:
+        line = (
+            f"    {verdict.data_lines:,} data lines: {verdict.rows_loaded:,} rows loaded,"
+            f" {verdict.rows_rejected:,} rejected, {verdict.cell_issues:,} cell issues"
+        )
+        if verdict.duplicates:
+            line += f", {verdict.duplicates:,} repeat a record seen later (counted once)"
+        if verdict.months:
+            line += f"; months {months_text(verdict.months)}"
+        out.print(line)
+    rejects = verdict.rejects
+    if rejects is not None and len(rejects):
+        for r in rejects.itertuples():
+            column = "whole line" if r.column == "_row" else f"column {r.column}"
+            out.print(f"    would reject line {r.line} ({column}, {r.value!r}): {r.reason}")
+        if verdict.rows_rejected > len(rejects) or len(rejects) == SHOW_REJECTS:
+            out.print(f"    ... {verdict.rows_rejected:,} rejected rows in all")
+    for note in verdict.notes:
+        out.print(f"    note: {note}")
+    for stop in verdict.stops:
+        out.print(f"    [red]would stop a run:[/red] {stop}")
 
 
 @app.command()

@@ -20,10 +20,11 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipelines.metadata import md_table
+from pipelines.partitions import MONTHLY, is_monthly, months_of_run
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
 from sources._csv import load_spec
-from sources.ingest import load_csv_files
+from sources.ingest import SyncSummary, sync_csv_files
 from sources.paths import expand, expand_single
 from sources.registry import InputSpec
 from transforms.db import table_exists, transaction, write_load
@@ -33,11 +34,15 @@ def build_input(spec: InputSpec) -> list[dg.AssetsDefinition | dg.AssetChecksDef
     """The asset and its checks for one input spec."""
     key = dg.AssetKey(spec.table.split("."))
 
+    monthly = is_monthly(spec)
+
     @dg.asset(
         key=key,
         group_name=spec.group,
         kinds=set(spec.kinds),
         description=spec.description,
+        partitions_def=MONTHLY if monthly else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if monthly else None,
     )
     def _load(
         context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
@@ -50,22 +55,58 @@ def build_input(spec: InputSpec) -> list[dg.AssetsDefinition | dg.AssetChecksDef
             paths = expand(pattern) if spec.many else [expand_single(pattern)]
             context.log.info(f"{spec.key}: reading {len(paths)} file(s)")
             if spec.column_map:
-                loaded = load_csv_files(
+                months = months_of_run(context) if monthly else None
+                synced = sync_csv_files(
                     con, paths, load_spec(spec.column_map), spec.table, context.run.run_id,
-                    dedup=spec.dedup,
+                    dedup=spec.dedup, event_date=spec.event_date, months=months,
                 )  # fmt: skip
+                context.log.info(sync_note(spec, synced, months))
+                loaded = synced.load
                 if loaded.duplicate_files or loaded.rows_duplicate:
                     context.log.warning(repeats_warning(con, spec, loaded.rows_duplicate))
-            else:
-                options = {kw: getattr(settings, attr) for kw, attr in spec.read_settings}
-                result = spec.read(paths, **options)
-                write_load(con, spec.table, result, spec.source, context.run.run_id)
+                return dg.MaterializeResult(
+                    metadata=_load_metadata(con, spec) | _sync_metadata(synced, months)
+                )
+            options = {kw: getattr(settings, attr) for kw, attr in spec.read_settings}
+            result = spec.read(paths, **options)
+            write_load(con, spec.table, result, spec.source, context.run.run_id)
             return dg.MaterializeResult(metadata=_load_metadata(con, spec))
 
     checks = [_reconciles(spec, key), _rejects_below_threshold(spec, key)]
     if spec.event_date:
         checks.append(_dates_plausible(spec, key))
     return [_load, *checks]
+
+
+def sync_note(spec: InputSpec, synced: SyncSummary, months: tuple[date, date] | None) -> str:
+    """One line on what a sync read, kept and dropped."""
+    span = (
+        "every month" if months is None else f"months {months[0]:%Y-%m} to before {months[1]:%Y-%m}"
+    )
+    said = [f"{spec.key} ({span}): read {len(synced.files_read)} file(s)"]
+    if synced.whole:
+        said.append("(every file: first load, or the column map or reader changed)")
+    said.append(f"kept {synced.files_kept} unchanged")
+    if synced.files_dropped:
+        said.append(f"removed {len(synced.files_dropped)} no longer given")
+    if synced.files_deferred:
+        said.append(
+            f"left {len(synced.files_deferred)} new file(s) holding only other months for their"
+            f" own partitions: {', '.join(synced.files_deferred[:3])}"
+        )
+    return "; ".join(said)
+
+
+def _sync_metadata(synced: SyncSummary, months: tuple[date, date] | None) -> dict[str, Any]:
+    return {
+        "months_synced": "all"
+        if months is None
+        else f"{months[0]:%Y-%m} to {months[1]:%Y-%m} (end excluded)",
+        "files_read": len(synced.files_read),
+        "files_kept_unchanged": synced.files_kept,
+        "files_removed": len(synced.files_dropped),
+        "files_deferred": len(synced.files_deferred),
+    }
 
 
 def _not_configured(con, spec: InputSpec) -> dict[str, Any]:

@@ -48,6 +48,7 @@ POLICE_INPUTS = ("police_extract", "police_uk")
 # Hotspot and risk analysis (transforms.hotspots, transforms.risk; defaults documented there).
 DEFAULT_PERMUTATIONS = 9999
 DEFAULT_SEED = 20240401
+DEFAULT_DROP_DIR = "data/drop"
 DEFAULT_MODEL_TERMS = ("income", "young_people_share", "asb_rate")
 
 
@@ -107,6 +108,7 @@ class _SettingsFile(BaseModel):
     inputs: _Inputs
     database: str
     output_dir: str
+    drop_dir: str = DEFAULT_DROP_DIR
 
     @field_validator("report_periods", mode="before")
     @classmethod
@@ -139,6 +141,7 @@ class Settings:
     inputs: dict[str, str | None]
     database: Path
     output_dir: Path
+    drop_dir: Path = Path(DEFAULT_DROP_DIR)  # where the drop-folder sensor looks for new files
     population_year: int | None = None
     max_outside_area_share: float = 0.10
     max_reject_share: float = 0.005
@@ -260,6 +263,7 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         inputs=inputs,
         database=Path(_resolve(parsed.database, base)),
         output_dir=Path(_resolve(parsed.output_dir, base)),
+        drop_dir=Path(_resolve(parsed.drop_dir, base)),
         population_year=parsed.population_year,
         max_outside_area_share=parsed.max_outside_area_share,
         max_reject_share=parsed.max_reject_share,

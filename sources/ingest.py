@@ -18,12 +18,15 @@ Two kinds of repeat are caught here (DESIGN §8a):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from sources._csv import (
     TYPED_COLUMNS,
@@ -33,9 +36,12 @@ from sources._csv import (
     issues_sql,
     parse_file,
     refuse_us_dates,
+    sha256_file,
     typing_sql,
 )
+from sources._result import InputFormatError
 
+READER_VERSION = 1  # raise when a reader change means loaded rows must be read again
 BATCH_ROWS = 1_000_000  # rows typed per SQL pass: bounds memory, amortises per-statement cost
 
 
@@ -73,11 +79,139 @@ def load_csv_files(
     load_id: str,
     *,
     dedup: Dedup | None = None,
+    event_date: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadSummary:
-    """Load every file into `table` (replacing it) and record rejects, cell issues and loads."""
+    """Load every file into `table` (replacing it) and record rejects, cell issues and loads
+    (with the months of `event_date` each file holds)."""
     source = spec.source
     loading = f"{table}__loading"
+    loads = _stage(con, paths, spec, loading, load_id, {}, progress)
+    _commit(con, table, loading, source, load_id, loads, dedup=dedup, event_date=event_date,
+            map_hash=map_hash(spec))  # fmt: skip
+    return _summary(con, source, load_id)
+
+
+def map_hash(spec: Spec) -> str:
+    """Identifies how rows were typed: a file read under another column map is read again."""
+    return hashlib.sha256(f"{READER_VERSION}:{spec!r}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What a sync did: the load of the files it read, and the files it left or dropped."""
+
+    load: LoadSummary
+    files_read: tuple[str, ...]
+    files_kept: int
+    files_dropped: tuple[str, ...]  # no longer given: their rows, rejects and loads removed
+    files_deferred: tuple[str, ...]  # new files whose months lie outside the months synced
+    whole: bool  # every file was read (first load, or the column map changed)
+
+
+def sync_csv_files(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[Path],
+    spec: Spec,
+    table: str,
+    load_id: str,
+    *,
+    dedup: Dedup | None = None,
+    event_date: str | None = None,
+    months: tuple[date, date] | None = None,
+) -> SyncSummary:
+    """Bring `table` in line with `paths`, reading only files that are new or whose bytes changed.
+
+    A file already loaded with the same sha256 and column map keeps its rows, rejects and load
+    record untouched; a changed file's are replaced whole; a file no longer given is removed. So
+    a new month loads without reloading the rest, and a month delivered again replaces that
+    month's file only. `months` [start, end): sync only the files holding events in those months
+    (a new file is read to learn its months, and deferred when it holds none of them; files with
+    no dated row belong to every range). Without a table yet, or when the column map changed,
+    every file is read.
+    """
+    source = spec.source
+    files = {str(Path(p).resolve()): Path(p) for p in paths}
+    digest = map_hash(spec)
+    previous = {
+        file: (sha, months_, duplicate_of, hashed)
+        for file, sha, months_, duplicate_of, hashed in con.execute(
+            "SELECT file, sha256, months, duplicate_of, column_map_hash FROM audit.loads"
+            " WHERE source = ?",
+            [source],
+        ).fetchall()
+    }
+    if not _table_exists(con, table) or any(v[3] != digest for v in previous.values()):
+        load = load_csv_files(con, list(files.values()), spec, table, load_id, dedup=dedup,
+                              event_date=event_date)  # fmt: skip
+        return SyncSummary(load, tuple(files), 0, (), (), whole=True)
+
+    def in_range(held: Sequence[date] | None) -> bool:
+        return months is None or not held or any(months[0] <= m < months[1] for m in held)
+
+    sha = {file: sha256_file(path) for file, path in files.items()}
+    changed = [f for f in files if f not in previous or previous[f][0] != sha[f]]
+    dropped = [f for f in previous if f not in files and in_range(previous[f][1])]
+    # A kept file recorded as the same bytes as a file now changed or gone was never loaded
+    # itself: read it now, or its records would be lost.
+    gone = set(changed) | set(dropped)
+    changed += [f for f in files if f not in changed and previous.get(f, (0, 0, None))[2] in gone]
+    kept = [f for f in files if f not in changed]
+    if not changed and not dropped:
+        return SyncSummary(_summary(con, source, load_id), (), len(kept), (), (), whole=False)
+    seen = {previous[f][0]: f for f in kept if previous[f][2] is None}
+    loading = f"{table}__loading"
+    loads = _stage(con, [files[f] for f in changed], spec, loading, load_id, seen)
+    deferred: list[str] = []
+    if months is not None and event_date:
+        held = dict(
+            con.execute(
+                f"SELECT _file, list(DISTINCT CAST(date_trunc('month', {_q(event_date)}) AS DATE))"
+                f" FROM {loading} WHERE {_q(event_date)} IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
+        deferred = [f for f in changed if not in_range(held.get(f))]
+        if deferred:
+            con.execute("CREATE OR REPLACE TEMP TABLE _deferred (file VARCHAR)")
+            con.executemany("INSERT INTO _deferred VALUES (?)", [[f] for f in deferred])
+            con.execute(f"DELETE FROM {loading} WHERE _file IN (FROM _deferred)")
+            for temp in ("_rejects", "_cells"):
+                con.execute(f"DELETE FROM {temp} WHERE file IN (FROM _deferred)")
+            con.execute("DROP TABLE _deferred")
+            loads = [r for r in loads if r["file"] not in deferred]
+    replacing = [f for f in changed if f not in deferred] + dropped
+    _commit(con, table, loading, source, load_id, loads, dedup=dedup, event_date=event_date,
+            map_hash=digest, replacing=replacing)  # fmt: skip
+    read = tuple(f for f in changed if f not in deferred)
+    return SyncSummary(
+        _summary(con, source, load_id), read, len(kept), tuple(dropped), tuple(deferred), False
+    )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?"
+            " AND table_name = ? AND table_catalog = current_database()",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[Path],
+    spec: Spec,
+    loading: str,
+    load_id: str,
+    seen: dict[str, str],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict]:
+    """Parse and type files into the table `loading` (created afresh), their rejects into the
+    temp table `_rejects` and cell issues into `_cells`; return one load record per file. A file
+    whose sha256 is in `seen` (sha256 -> file) is recorded as a duplicate and not read again."""
+    source = spec.source
     con.execute(f"DROP TABLE IF EXISTS {loading}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _rejects (source VARCHAR, file VARCHAR, line BIGINT,"
@@ -85,7 +219,6 @@ def load_csv_files(
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _cells AS FROM _rejects")
     loads: list[dict] = []
-    seen: dict[str, str] = {}
     batch: list[ParsedFile] = []
     rows_in_batch = 0
     created = False
@@ -149,9 +282,7 @@ def load_csv_files(
     con.execute(f"DELETE FROM {loading} WHERE NOT _ok")
     for verdict in TYPED_COLUMNS:
         con.execute(f"ALTER TABLE {loading} DROP COLUMN {verdict}")
-    _find_duplicates(con, loading, source, dedup)
-    _commit(con, table, loading, source, load_id, loads)
-    return _summary(con, source, load_id)
+    return loads
 
 
 def _find_duplicates(
@@ -208,8 +339,19 @@ def _commit(
     source: str,
     load_id: str,
     loads: list[dict],
+    *,
+    dedup: Dedup | None = None,
+    event_date: str | None = None,
+    map_hash: str | None = None,
+    replacing: Collection[str] | None = None,
 ) -> None:
-    """Swap the new table in and replace the source's quarantine and load records, atomically.
+    """Put the staged rows in and replace the source's quarantine and load records, atomically.
+
+    `replacing` None: the staged table becomes the table (every file was read). Otherwise only
+    the rows, rejects, cell issues and load records of the files in `replacing` (files read
+    again, and files no longer given) are replaced; every other file's stay as they were.
+    Repeated keys are looked for across the whole table afterwards, so a record in a new file
+    still supersedes one loaded months ago.
 
     Loaded and rejected counts per file are counted from the tables just written, not taken from
     the reader, so the reconcile check compares the database with the bytes on disk.
@@ -229,17 +371,33 @@ def _commit(
                 for r in loads
             ],
         )  # fmt: skip
+    con.execute("CREATE OR REPLACE TEMP TABLE _replacing (file VARCHAR)")
+    if replacing:
+        con.executemany("INSERT INTO _replacing VALUES (?)", [[f] for f in replacing])
+    months = (
+        f"(SELECT _file, list(DISTINCT CAST(date_trunc('month', {_q(event_date)}) AS DATE)"
+        f" ORDER BY 1) FILTER ({_q(event_date)} IS NOT NULL) AS n FROM {table} GROUP BY 1)"
+        if event_date
+        else f"(SELECT _file, NULL::DATE[] AS n FROM {table} WHERE false)"
+    )
     name = table.split(".")[1]
     now = datetime.now(UTC).replace(tzinfo=None)
+    mine = "source = ?" if replacing is None else "source = ? AND file IN (FROM _replacing)"
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute(f"ALTER TABLE {loading} RENAME TO {_q(name)}")
+        if replacing is None:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute(f"ALTER TABLE {loading} RENAME TO {_q(name)}")
+        else:
+            con.execute(f"DELETE FROM {table} WHERE _file IN (FROM _replacing)")
+            con.execute(f"INSERT INTO {table} BY NAME FROM {loading}")
+            con.execute(f"DROP TABLE {loading}")
+        _find_duplicates(con, table, source, dedup)
         for target, temp in (
             ("quarantine.rejects", "_rejects"),
             ("quarantine.cell_issues", "_cells"),
         ):
-            con.execute(f"DELETE FROM {target} WHERE source = ?", [source])
+            con.execute(f"DELETE FROM {target} WHERE {mine}", [source])
             con.execute(
                 f'INSERT INTO {target} (source, file, line, "column", value, reason, load_id)'
                 f' SELECT source, file, line, "column", value, reason, ? FROM {temp}',
@@ -249,29 +407,34 @@ def _commit(
         con.execute(
             "INSERT INTO quarantine.duplicates SELECT *, ? AS load_id FROM _duplicates", [load_id]
         )
-        con.execute("DELETE FROM audit.loads WHERE source = ?", [source])
+        con.execute(f"DELETE FROM audit.loads WHERE {mine}", [source])
         con.execute(
             f"""
             INSERT INTO audit.loads BY NAME
-            SELECT l.*, ? AS load_id, ? AS loaded_at,
+            SELECT l.*, ? AS load_id, ? AS loaded_at, ? AS column_map_hash,
                    coalesce(t.n, 0) AS rows_loaded,
                    coalesce(r.n, 0) AS rows_rejected,
                    coalesce(c.n, 0) AS cell_issues,
-                   coalesce(d.n, 0) AS rows_duplicate
+                   m.n AS months
             FROM _loads l
             LEFT JOIN (SELECT _file, count(*) n FROM {table} GROUP BY 1) t ON t._file = l.file
             LEFT JOIN (SELECT file, count(DISTINCT line) n FROM _rejects GROUP BY 1) r USING (file)
             LEFT JOIN (SELECT file, count(*) n FROM _cells GROUP BY 1) c USING (file)
-            LEFT JOIN (SELECT file, count(*) n FROM _duplicates GROUP BY 1) d USING (file)
+            LEFT JOIN {months} m ON m._file = l.file
             """,
-            [load_id, now],
+            [load_id, now, map_hash],
+        )
+        con.execute(
+            "UPDATE audit.loads SET rows_duplicate = (SELECT count(*) FROM _duplicates d"
+            " WHERE d.file = audit.loads.file) WHERE source = ?",
+            [source],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("_rejects", "_cells", "_duplicates", "_loads"):
+        for temp in ("_rejects", "_cells", "_duplicates", "_loads", "_replacing"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
@@ -291,3 +454,50 @@ def _summary(con: duckdb.DuckDBPyConnection, source: str, load_id: str) -> LoadS
         ).fetchall()
     )
     return LoadSummary(*(int(v) for v in row), readers=readers)
+
+
+def probe_months(paths: Sequence[Path], spec: Spec, column: str) -> dict[Path, set[date] | None]:
+    """The months of `column` in each file, read quickly to plan a run (never to load it):
+    pyarrow reads that one column and DuckDB parses it as the column map says. Lines pyarrow
+    cannot read are skipped here (the reader rejects them). None for a file that cannot be
+    probed this way (no such column, gzip, not UTF-8): the caller then plans for every month."""
+    from sources._csv import _find, _header, _trimmed, column_sql, normalise_header
+    from sources._text import decode
+
+    col = next(c for c in spec.columns if c.name == column)
+    parse = column_sql(col).parse.replace("§T", _trimmed("c"))
+    found: dict[Path, set[date] | None] = {}
+    con = duckdb.connect()
+    try:
+        for path in paths:
+            found[path] = None
+            try:
+                with path.open("rb") as fh:
+                    head = fh.read(1 << 20)
+                if head[:2] == b"\x1f\x8b":
+                    continue
+                header = _header(path, decode(path, head[: head.rfind(b"\n") + 1] or head).data)[0]
+                index = _find([normalise_header(h) for h in header], col, set())
+                if index is None:
+                    continue
+                names = [f"c{i}" for i in range(len(header))]
+                table = pacsv.read_csv(
+                    path,
+                    read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                    parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+                    convert_options=pacsv.ConvertOptions(
+                        include_columns=[names[index]], column_types={names[index]: pa.string()}
+                    ),
+                )
+                con.register("_probe", table.rename_columns(["c"]))
+                rows = con.execute(
+                    f"SELECT DISTINCT CAST(date_trunc('month', {parse}) AS DATE) AS m"
+                    " FROM _probe WHERE m IS NOT NULL"
+                ).fetchall()
+                con.unregister("_probe")
+            except (InputFormatError, pa.ArrowInvalid, OSError, duckdb.Error):
+                continue
+            found[path] = {m for (m,) in rows}
+    finally:
+        con.close()
+    return found

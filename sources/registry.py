@@ -40,6 +40,13 @@ class InputSpec:
     dedup: Dedup | None = None
     event_date: str | None = None  # column that must fall inside the plausible date window
     kinds: frozenset[str] = frozenset({"duckdb", "csv"})
+    maps: tuple[str, ...] = ()  # column maps a reader function reads headers with
+
+    @property
+    def header_maps(self) -> tuple[str, ...]:
+        """The column maps that recognise this input's files by their header
+        (`sources.recognise`): its own column map, or those its reader uses."""
+        return self.maps or ((self.column_map,) if self.column_map else ())
 
     @property
     def source(self) -> str:
@@ -126,6 +133,7 @@ INPUTS: tuple[InputSpec, ...] = (
         read=read_lsoa_boundaries,
         required=True,
         kinds=frozenset({"duckdb", "geopackage"}),
+        maps=("lsoa_boundaries",),
     ),
     InputSpec(
         key="area_lookup",
@@ -135,6 +143,7 @@ INPUTS: tuple[InputSpec, ...] = (
         group="reference",
         read=read_area_lookup,
         many=False,
+        maps=("area_lookup",),
     ),
     InputSpec(
         key="lsoa_vintage_lookup",
@@ -144,6 +153,7 @@ INPUTS: tuple[InputSpec, ...] = (
         group="reference",
         read=_one(read_vintage_lookup),
         many=False,
+        maps=("lsoa_vintage_lookup",),
     ),
     InputSpec(
         key="population",
@@ -155,6 +165,7 @@ INPUTS: tuple[InputSpec, ...] = (
         many=False,
         required=True,
         records="count(DISTINCT (_file, _line))",  # one input line gives one row per band
+        maps=("population",),
     ),
     InputSpec(
         key="deprivation",
@@ -163,6 +174,7 @@ INPUTS: tuple[InputSpec, ...] = (
         group="reference",
         read=_one(read_deprivation),
         many=False,
+        maps=("deprivation_iod", "deprivation_mysociety"),
     ),
 )
 

@@ -1,7 +1,8 @@
 """Run the SNA pipeline for one settings file, recording when each Dagster step starts and ends.
 
 The benchmark harness runs this in a child process, so a size that exhausts memory cannot take
-the harness with it: `python -m tests.benchmarks.pipeline_child SETTINGS EVENTS.jsonl`.
+the harness with it: `python -m tests.benchmarks.pipeline_child SETTINGS EVENTS.jsonl [--dropped]`
+(`--dropped`: run what the drop-folder sensor requests for the files in the drop folder).
 It runs exactly what `sna run` runs (`pipelines.cli.run_pipeline`). Each line of EVENTS is one JSON
 event with `t` (time.monotonic(), comparable with the parent's clock on Linux), written and
 flushed as it happens, so a run stopped half way still says which step it was in.
@@ -49,15 +50,54 @@ class StepRecorder(_ProgressHandler):
         super().emit(record)
 
 
-def main(settings: Path, events: Path) -> int:
+def run_dropped(settings: Path, handler: _ProgressHandler) -> bool:
+    """What the drop-folder sensor does with the files in the settings' drop folder: evaluate it,
+    then execute the run it requests, in process (as `sna run` executes its run)."""
+    import os
+
+    import dagster as dg
+
+    from pipelines.cli import _progress_logger
+    from pipelines.resources import build_resources
+    from pipelines.settings import SETTINGS_ENV, load_settings
+
+    os.environ[SETTINGS_ENV] = str(settings.resolve())
+    from pipelines.definitions import defs
+    from pipelines.defs.drop.sensors import drop_folder
+
+    definitions = dg.Definitions.merge(
+        defs(), dg.Definitions(loggers={"progress": _progress_logger(handler)})
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    sna = build_resources(load_settings(settings))["sna"]
+    context = dg.build_sensor_context(
+        instance=instance, definitions=definitions, resources={"sna": sna}
+    )
+    request = drop_folder(context)
+    if not isinstance(request, dg.RunRequest):
+        print(f"the sensor requested no run: {request}")
+        return False
+    print(f"sensor: {request.tags}")
+    job = definitions.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        run_config={"loggers": {"progress": {}}},
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=list(request.asset_selection),
+        tags=request.tags,
+    )
+    return result.success and not handler.failed_checks
+
+
+def main(settings: Path, events: Path, dropped: bool = False) -> int:
     with events.open("w", encoding="utf-8") as out:
         recorder = StepRecorder(out)
         recorder.write(event="process", started=STARTED)
-        ok = run_pipeline(settings, recorder)
+        ok = (run_dropped if dropped else run_pipeline)(settings, recorder)
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         recorder.write(event="done", ok=ok, peak_rss_bytes=peak_kb * 1024)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2]), "--dropped" in sys.argv[3:]))

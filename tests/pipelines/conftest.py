@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from pipelines.partitions import run_tags
 from pipelines.resources import build_resources
 from pipelines.settings import Settings, load_settings
 from sources.demo import write_demo_county
@@ -65,6 +66,7 @@ def materialize(settings_path: Path) -> tuple[Settings, dg.ExecuteInProcessResul
         resources=build_resources(settings),
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
+        tags=run_tags(settings),
     )
     return settings, result
 

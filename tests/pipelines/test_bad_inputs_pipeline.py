@@ -22,6 +22,7 @@ import yaml
 
 from pipelines.defs.classify.checks import unknown_offence_codes_below_threshold
 from pipelines.defs.ingest.assets import police_extract
+from pipelines.partitions import run_tags
 from pipelines.resources import build_resources
 from pipelines.settings import Settings, load_settings
 from tests.bad_inputs import load_cases
@@ -75,6 +76,7 @@ def _run_with_extract(
             resources=build_resources(settings),
             instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False,
+            tags=run_tags(settings),
         )
     return FaultyRun(settings, result, files)
 

@@ -65,6 +65,8 @@ ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS cell_issues BIGINT DEFAULT 0;
 ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS rows_duplicate BIGINT DEFAULT 0;
 ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS duplicate_of VARCHAR;  -- same bytes as that file: not loaded again
 ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS columns VARCHAR[];  -- canonical columns the file has
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS months DATE[];  -- months of the event dates it holds
+ALTER TABLE audit.loads ADD COLUMN IF NOT EXISTS column_map_hash VARCHAR;  -- how its rows were typed
 
 -- One row per pipeline run, failed and killed ones included (status running | success | failed |
 -- interrupted, the step where it stopped): definition, settings, inputs and package versions, so a
