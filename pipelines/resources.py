@@ -77,7 +77,7 @@ class SNADuckDB(DuckDBResource):
                     failure = first_failure(context.instance, run_id)
                     if failure is not None and run_status(con, run_id) == "running":
                         record_end(con, run_id, "failed", stopped_at=failure[0],
-                                   error=failure[1], input_hashes=input_hashes(con, run_id))  # fmt: skip
+                                   error=failure[1], input_hashes=input_hashes(con))  # fmt: skip
         finally:
             self._lock.close()
             self._lock = None

@@ -239,15 +239,10 @@ def record_end(
     )
 
 
-def input_hashes(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> dict[str, str]:
-    """{file: sha256} of the input files in audit.loads: all of them (what a successful run's
-    tables were built from), or those one run loaded (how far a failed run got)."""
-    where, params = ("WHERE load_id = ?", [run_id]) if run_id else ("", [])
-    return dict(
-        con.execute(
-            f"SELECT file, sha256 FROM audit.loads {where} ORDER BY file", params
-        ).fetchall()
-    )
+def input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """{file: sha256} of every input file in audit.loads: what the run's raw tables hold. A run
+    re-reads only new or changed files, so a run's own loads would miss the files it kept."""
+    return dict(con.execute("SELECT file, sha256 FROM audit.loads ORDER BY file").fetchall())
 
 
 def run_status(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:

@@ -5,6 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.geography.assets import incident_placement, lsoa_population
 from pipelines.defs.reference.assets import lsoa
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from transforms.definition import load_definition
@@ -16,6 +17,7 @@ from transforms.success import success_measures as compute_success_measures
 
 @dg.asset(
     key=["marts", "nhs_rates"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],
@@ -47,6 +49,7 @@ def nhs_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["marts", "success_measures"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],

@@ -7,6 +7,7 @@ from pipelines.defs.geography.assets import incident_placement, lsoa_population
 from pipelines.defs.health.assets import nhs_rates
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import lsoa
+from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
 from pipelines.resources import SNASettings
 from transforms.db import read_table
@@ -33,6 +34,7 @@ from transforms.trends import (
 
 @dg.asset(
     key=["marts", "asb_rates"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],
@@ -68,6 +70,7 @@ def asb_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec(
             ["marts", f"priority_{name}"],
+            freshness_policy=MARTS_FRESHNESS,
             group_name="rates",
             kinds={"duckdb"},
             description=priority.label,
@@ -106,6 +109,7 @@ def priorities(sna: SNASettings, duckdb: DuckDBResource):
     specs=[
         dg.AssetSpec(
             ["marts", "trends"],
+            freshness_policy=MARTS_FRESHNESS,
             group_name="rates",
             kinds={"duckdb"},
             description="Monthly counts with a 12-month rolling sum, county and districts.",
@@ -113,6 +117,7 @@ def priorities(sna: SNASettings, duckdb: DuckDBResource):
         ),
         dg.AssetSpec(
             ["marts", "year_on_year"],
+            freshness_policy=MARTS_FRESHNESS,
             group_name="rates",
             kinds={"duckdb"},
             description="Change on the previous year with the exact test for two Poisson counts.",
@@ -120,6 +125,7 @@ def priorities(sna: SNASettings, duckdb: DuckDBResource):
         ),
         dg.AssetSpec(
             ["marts", "time_profile"],
+            freshness_policy=MARTS_FRESHNESS,
             group_name="rates",
             kinds={"duckdb"},
             description="Hour x weekday counts wherever the source records a time.",
@@ -165,6 +171,7 @@ def trends(sna: SNASettings, duckdb: DuckDBResource):
 
 @dg.asset(
     key=["marts", "proportions"],
+    freshness_policy=MARTS_FRESHNESS,
     group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa],
