@@ -17,7 +17,7 @@ import pandas as pd
 from transforms.db import write_table
 from transforms.definition import HEADLINE_MEASURE
 from transforms.measures import NHS_SPECS
-from transforms.rates import wilson_sql
+from transforms.rates import AREA_OF_ROW, area_grouping_sets, wilson_sql
 
 PROPORTIONS_TABLE = "build.proportions"
 PROPORTION_COLUMNS = [
@@ -88,21 +88,12 @@ def build_proportions(
                       AND i.period IS NOT NULL
                 ),
                 rolled AS (
-                    SELECT
-                        CASE WHEN GROUPING(lsoa_code) = 0 THEN 'lsoa'
-                             WHEN GROUPING(ward_code) = 0 THEN 'ward'
-                             WHEN GROUPING(district_code) = 0 THEN 'district'
-                             ELSE 'county' END AS area_level,
-                        coalesce(lsoa_code, ward_code, district_code, county_code) AS area_code,
-                        coalesce(lsoa_name, ward_name, district_name, county_name) AS area_name,
+                    SELECT {AREA_OF_ROW},
                         period,
                         count(*) FILTER (WHERE flag)::BIGINT AS numerator,
                         count(flag)::BIGINT AS denominator
                     FROM rows
-                    GROUP BY GROUPING SETS (
-                        (period, lsoa_code, lsoa_name), (period, ward_code, ward_name),
-                        (period, district_code, district_name), (period, county_code, county_name)
-                    )
+                    {area_grouping_sets("period")}
                 )
                 SELECT area_level, area_code, area_name, period, $source AS source,
                        $numerator AS numerator_measure, $denominator AS denominator_measure,

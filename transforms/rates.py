@@ -54,6 +54,27 @@ AREA_LEVELS: tuple[str, ...] = ("lsoa", "ward", "district", "county")
 BYAR_MIN_COUNT = 10
 
 
+# A row of `area_grouping_sets`: which level it is, and that level's code and name.
+AREA_OF_ROW = """CASE WHEN GROUPING(lsoa_code) = 0 THEN 'lsoa'
+         WHEN GROUPING(ward_code) = 0 THEN 'ward'
+         WHEN GROUPING(district_code) = 0 THEN 'district'
+         ELSE 'county' END AS area_level,
+    coalesce(lsoa_code, ward_code, district_code, county_code) AS area_code,
+    coalesce(lsoa_name, ward_name, district_name, county_name) AS area_name"""
+
+
+def area_grouping_sets(*keys: str) -> str:
+    """GROUP BY GROUPING SETS giving LSOA, ward, district and county rows, each per `keys`: one
+    roll-up, so every level is the sum of its LSOAs by construction.
+
+    >>> area_grouping_sets("period")  # doctest: +NORMALIZE_WHITESPACE
+    'GROUP BY GROUPING SETS ((period, lsoa_code, lsoa_name), (period, ward_code, ward_name),
+    (period, district_code, district_name), (period, county_code, county_name))'
+    """
+    sets = ", ".join(f"({', '.join([*keys, f'{a}_code', f'{a}_name'])})" for a in AREA_LEVELS)
+    return f"GROUP BY GROUPING SETS ({sets})"
+
+
 def _confidence(confidence: float) -> float:
     level = confidence / 100 if confidence > 1 else confidence
     if not 0 < level < 1:
@@ -353,25 +374,14 @@ def build_rates(
                 LEFT JOIN pop p ON p.lsoa_code = a.lsoa_code
             ),
             rolled AS (
-                SELECT
-                    CASE WHEN GROUPING(lsoa_code) = 0 THEN 'lsoa'
-                         WHEN GROUPING(ward_code) = 0 THEN 'ward'
-                         WHEN GROUPING(district_code) = 0 THEN 'district'
-                         ELSE 'county' END AS area_level,
-                    coalesce(lsoa_code, ward_code, district_code, county_code) AS area_code,
-                    coalesce(lsoa_name, ward_name, district_name, county_name) AS area_name,
+                SELECT {AREA_OF_ROW},
                     period, measure, min(ord) AS ord,
                     sum(count)::BIGINT AS count,
                     CASE WHEN count(population) = count(*) THEN sum(population) END::BIGINT AS population,
                     array_to_string(list_sort(list_distinct(flatten(
                         list(string_split(conversion, '+'))))), '+') AS population_conversion
                 FROM grid
-                GROUP BY GROUPING SETS (
-                    (period, measure, lsoa_code, lsoa_name),
-                    (period, measure, ward_code, ward_name),
-                    (period, measure, district_code, district_name),
-                    (period, measure, county_code, county_name)
-                )
+                {area_grouping_sets("period", "measure")}
             ),
             rated AS (
                 SELECT r.*, m.months,
