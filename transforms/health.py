@@ -37,6 +37,7 @@ import duckdb
 
 from transforms.classify import age_band_sql
 from transforms.db import table_exists
+from transforms.definition import DERIVED_FLAGS, FLAG_NAMES
 from transforms.geography import columns_of
 from transforms.periods import period_sql
 
@@ -251,6 +252,11 @@ def hes_sql(con: duckdb.DuckDBPyConnection, period_type: str, definition_id: str
     """
 
 
+def _null_booleans(names: Collection[str]) -> str:
+    """Typed NULLs for the incident flags a source never records."""
+    return ", ".join(f"NULL::BOOLEAN AS {name}" for name in names)
+
+
 def ambulance_sql(period_type: str, definition_id: str) -> str:
     """SELECT of incidents from raw.ambulance_callouts (every row an assault call-out)."""
     band, under = _band_columns("r.age_band")
@@ -258,14 +264,7 @@ def ambulance_sql(period_type: str, definition_id: str) -> str:
         "CASE WHEN r.call_time IS NOT NULL THEN CAST(r.call_date AS TIMESTAMP)"
         f" + to_minutes({_minutes('r.call_time')}) END"
     )
-    nulls = ", ".join(
-        f"NULL::BOOLEAN AS {f}"
-        for f in (
-            "domestic_abuse", "hate", "knife", "firearm", "public_place", "alcohol", "drugs",
-            "county_lines", "night_time_economy", "public_space_youth_violence", "dwelling",
-            "drugs_or_alcohol",
-        )
-    )  # fmt: skip
+    nulls = _null_booleans(FLAG_NAMES)
     return f"""
     SELECT 'ambulance' AS source,
         {_event_id("r.incident_ref")} AS event_id,
@@ -298,14 +297,7 @@ def asb_council_sql(period_type: str, definition_id: str) -> str:
         "CASE WHEN r.incident_time IS NOT NULL THEN CAST(r.incident_date AS TIMESTAMP)"
         f" + to_minutes({_minutes('r.incident_time')}) END"
     )
-    nulls = ", ".join(
-        f"NULL::BOOLEAN AS {f}"
-        for f in (
-            "domestic_abuse", "hate", "knife", "firearm", "public_place", "alcohol", "drugs",
-            "county_lines", "night_time_economy", "public_space_youth_violence", "dwelling",
-            "drugs_or_alcohol", "victim_under_25", "suspect_under_25",
-        )
-    )  # fmt: skip
+    nulls = _null_booleans(FLAG_NAMES + DERIVED_FLAGS)
     return f"""
     SELECT 'asb' AS source,
         {_event_id("r.incident_ref")} AS event_id,
