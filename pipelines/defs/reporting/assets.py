@@ -101,6 +101,7 @@ def staged_outputs(
             inputs=reporting.read_input_log(con),
             missing=reporting.MISSING,
             run_id=context.run.run_id,
+            district_packs=settings.district_packs,
         )
     protected = time.perf_counter()
     periods = report_periods(publication.pack.infos, settings.report_periods)
