@@ -838,24 +838,31 @@ def column_sql(col: ColumnSpec) -> ColumnSql:
     return ColumnSql(parse, bad, reason, value, sql_type)
 
 
+def band_bounds_sql(band: str) -> tuple[str, str]:
+    """SQL for the lowest and highest age of an age band text ("18-24", "65+", "under 18"); the
+    highest is NULL for an open band, both are NULL when the text is not a band."""
+    b = f"upper(trim({band}))"
+    under = f"regexp_matches({b}, '^(UNDER|<) *\\d')"
+    closed = f"regexp_matches({b}, '^\\d{{1,3}} *(-|TO) *\\d{{1,3}}$')"
+    first = f"TRY_CAST(regexp_extract({b}, '(\\d{{1,3}})', 1) AS INTEGER)"
+    last = f"TRY_CAST(regexp_extract({b}, '(\\d{{1,3}})$', 1) AS INTEGER)"
+    low = f"CASE WHEN {under} THEN 0 WHEN regexp_matches({b}, '^\\d') THEN {first} END"
+    high = f"CASE WHEN {under} THEN {first} - 1 WHEN {closed} THEN {last} END"
+    return low, high
+
+
 def _age_band_sql(bad: str, reason: str) -> tuple[str, str]:
-    """An age band that matches the pattern but cannot be: its first age above its last ("25-18"),
-    an age above MAX_AGE ("130+"), or "under 0". Such a band would put a patient in the wrong
-    age group (a "25-18" band reads as under 25), so it is a cell issue, not a value."""
-    band = "upper(§P)"
-    first = f"TRY_CAST(regexp_extract({band}, '(\\d{{1,3}})', 1) AS INTEGER)"
-    last = f"TRY_CAST(regexp_extract({band}, '(\\d{{1,3}})\\s*$', 1) AS INTEGER)"
-    closed = f"regexp_full_match({band}, '\\d{{1,3}} *(-|TO) *\\d{{1,3}}')"
-    under = f"regexp_matches({band}, '^(UNDER|<)')"
-    backwards = f"coalesce({closed} AND {first} > {last}, false)"
-    too_old = f"(coalesce({first} > {MAX_AGE}, false) OR coalesce({last} > {MAX_AGE}, false)"
-    too_old += f" OR ({under} AND {first} = 0))"
-    impossible = f"(§T IS NOT NULL AND NOT {bad} AND ({backwards} OR {too_old}))"
+    """An age band that matches the pattern but cannot be: its ages do not rise ("25-18",
+    "under 0") or pass MAX_AGE ("130+"). Such a band would put a patient in the wrong age group
+    (a "25-18" band reads as under 25), so it is a cell issue, not a value."""
+    low, high = band_bounds_sql("§P")
+    impossible = (
+        f"coalesce(({low}) > ({high}) OR ({low}) > {MAX_AGE} OR ({high}) > {MAX_AGE}, false)"
+    )
     return (
-        f"({bad} OR {impossible})",
-        f"CASE WHEN {bad} THEN {reason} WHEN {backwards} THEN"
-        f" {_lit('an impossible age band: its first age is above its last')}"
-        f" ELSE {_lit(f'an impossible age band: an age below 0 or above {MAX_AGE}')} END",
+        f"({bad} OR (§T IS NOT NULL AND {impossible}))",
+        f"CASE WHEN {bad} THEN {reason} ELSE"
+        f" {_lit(f'an impossible age band: its ages must rise, within 0 to {MAX_AGE}')} END",
     )
 
 
