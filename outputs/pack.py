@@ -788,7 +788,7 @@ def _success_trends(ctx: _Context) -> Figure:
     ]
     if hidden_any:
         notes.insert(0, f"{charts.SUPPRESSED_LABEL}: the line has a gap there.")
-    fig.text(0.03, 0.135, wrap(" ".join(notes), 230), fontsize=7, color="#333333", va="top")
+    fig.text(0.03, 0.135, wrap(" ".join(notes), 205), fontsize=7, color="#333333", va="top")
     return fig
 
 
