@@ -2,7 +2,8 @@
 
 Pages: cover; key findings; rate choropleth with insets; hotspot map; trend; priorities and
 success measures; the success measures by year (small line charts); rates by district (or ward);
-top LSOAs; risk factors and deprivation; methods; data sources. A section whose table this run did not build shows a plain "not available" panel.
+top LSOAs; risk factors and deprivation; methods; data sources. A section whose table this run
+did not build shows a plain "not available" panel.
 
 Everything drawn comes from published (disclosure-controlled) frames, except the deprivation
 profile, which is a chart without printed numbers. Pure: data in, a PDF out.
