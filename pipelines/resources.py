@@ -26,6 +26,8 @@ from pipelines.runs import (
 from pipelines.settings import Settings, load_settings
 from transforms.db import ensure_schema
 
+AUDIT_RUNS = dg.AssetKey(["audit", "runs"])  # the step that records a whole run's success
+
 
 class SNASettings(dg.ConfigurableResource):
     """Where the settings YAML is and which folder its relative paths are read from."""
@@ -67,7 +69,8 @@ class SNADuckDB(DuckDBResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Record how the run ended when it did not reach audit.runs (a failed step or blocking
-        check), then release the lock. A killed run never gets here: the next run marks it."""
+        check, or a run that does not include audit/runs, such as an ingest run), then release
+        the lock. A killed run never gets here: the next run marks it."""
         if self._lock is None:
             return
         try:
@@ -75,9 +78,14 @@ class SNADuckDB(DuckDBResource):
             if run_id and context.instance is not None:
                 with self.get_connection() as con:
                     failure = first_failure(context.instance, run_id)
-                    if failure is not None and run_status(con, run_id) == "running":
+                    unrecorded = run_status(con, run_id) == "running"
+                    if unrecorded and failure is not None:
                         record_end(con, run_id, "failed", stopped_at=failure[0],
                                    error=failure[1], input_hashes=input_hashes(con))  # fmt: skip
+                    elif unrecorded and AUDIT_RUNS not in (
+                        context.run.asset_selection or {AUDIT_RUNS}
+                    ):
+                        record_end(con, run_id, "success", input_hashes=input_hashes(con))
         finally:
             self._lock.close()
             self._lock = None

@@ -260,9 +260,15 @@ def build_incidents(
     police_extract: bool,
     police_uk: bool,
     others: Sequence[str] = (),
+    periods: Sequence[str] | None = None,
+    table: str = "core.incidents",
 ) -> None:
     """Rebuild core.incidents (and core.unknown_offence_codes) from the loaded police inputs, and
-    the SELECTs in `others` (NHS and council ASB records: `transforms.health.health_selects`)."""
+    the SELECTs in `others` (NHS and council ASB records: `transforms.health.health_selects`).
+
+    `periods`: only the incidents of those period labels (and those of no period) are written,
+    for a refresh of some years (`transforms.db.replace_periods` puts them in place); `table` is
+    where they go."""
     if police_uk:
         load_spatial(con)  # ~0.5 s per connection: only police.uk points need reprojecting
     sv_codes = pd.DataFrame(
@@ -284,10 +290,14 @@ def build_incidents(
     with registered(con, _sv_codes=sv_codes, _proxy_types=proxy, _offence_codes=codes):
         con.execute("BEGIN TRANSACTION")
         try:
+            union = " UNION ALL BY NAME ".join(selects)
+            wanted = (
+                "" if periods is None else "WHERE period IS NULL OR list_contains($periods, period)"
+            )
             con.execute(
-                "CREATE OR REPLACE TABLE core.incidents AS "
-                + " UNION ALL BY NAME ".join(selects)
-                + " ORDER BY source, _file, _line"
+                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) {wanted}"
+                " ORDER BY source, _file, _line",
+                None if periods is None else {"periods": list(periods)},
             )
             con.execute(_unknown_codes_sql(police_extract))
             con.execute("COMMIT")

@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from pipelines.partitions import run_tags
+from pipelines.partitions import follow_up_tags, run_tags
+from pipelines.refresh import RefreshResult, refresh
 from pipelines.resources import build_resources
 from pipelines.settings import Settings, load_settings
 from sources.demo import write_demo_county
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Run:
     settings: Settings
-    result: dg.ExecuteInProcessResult
+    result: RefreshResult
     demo_dir: Path
 
 
@@ -59,16 +60,23 @@ def write_settings(folder: Path, demo_dir: Path, **overrides: object) -> Path:
     return path
 
 
-def materialize(settings_path: Path) -> tuple[Settings, dg.ExecuteInProcessResult]:
+def materialize(settings_path: Path) -> tuple[Settings, RefreshResult]:
+    """A whole refresh as `sna run` does it: the ingest run, then the analysis run."""
     settings = load_settings(settings_path, base_dir=REPO)
-    result = dg.materialize(
-        all_definitions(),
-        resources=build_resources(settings),
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        tags=run_tags(settings),
-    )
-    return settings, result
+    assets, instance = all_definitions(), dg.DagsterInstance.ephemeral()
+    resources = build_resources(settings)
+
+    def execute(selection, tags, _run_id):
+        return dg.materialize(
+            assets, resources=resources, instance=instance, raise_on_error=False,
+            selection=selection, tags=tags,
+        )  # fmt: skip
+
+    from pipelines.definitions import defs
+
+    months = run_tags(settings)
+    tags = months | follow_up_tags(months, settings.period)
+    return settings, refresh(execute, defs().resolve_asset_graph(), tags)
 
 
 @pytest.fixture(scope="session")

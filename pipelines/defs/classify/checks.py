@@ -4,7 +4,7 @@ accounted for, and, period by period, the LSOA codes match the boundaries' vinta
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.classify.assets import incidents
+from pipelines.defs.classify.assets import INCIDENTS
 from pipelines.defs.geography.assets import analysis_vintage_of, geography_coverage, vintage_lookup
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
@@ -17,7 +17,7 @@ from transforms.coverage import (
 from transforms.definition import load_definition
 
 
-@dg.asset_check(asset=incidents, blocking=True)
+@dg.asset_check(asset=INCIDENTS, blocking=True)
 def unknown_offence_codes_below_threshold(
     sna: SNASettings, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
