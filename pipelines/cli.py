@@ -249,6 +249,8 @@ def run_pipeline(
             tags | follow_up_tags(months, loaded.period),
             run_id=run_id,
         )
+    if len(result.runs) < result.planned_runs:  # the ingest failed: the analysis never started
+        handler.skipped += len(result.analysis)
     return result.success and not handler.failed_checks
 
 

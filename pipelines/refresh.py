@@ -40,6 +40,7 @@ class RefreshResult:
 
     runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
     planned: set[dg.AssetKey] = field(default_factory=set)
+    analysis: list[dg.AssetKey] = field(default_factory=list)  # the second run's assets
     planned_runs: int = 2
 
     @property
@@ -68,7 +69,7 @@ def refresh(
     """Run the ingest over the months of `tags` (which carry `follow_up_tags`), then, when it
     passed, the analysis over their years, whose run gets `run_id`."""
     ingest, analysis = split_selection(graph)
-    result = RefreshResult(planned=set(ingest) | set(analysis))
+    result = RefreshResult(planned=set(ingest) | set(analysis), analysis=analysis)
     first = execute(ingest, tags, None)
     result.runs.append(first)
     if first.success:

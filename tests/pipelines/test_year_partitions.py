@@ -215,3 +215,31 @@ def month_key_of(month: str) -> str:
     from datetime import date
 
     return month_key(date(int(month[:4]), int(month[5:]), 1))
+
+
+def test_a_refresh_of_some_years_stops_when_the_others_used_another_definition(
+    built, tmp_path: Path
+) -> None:
+    """Years classified under different definitions would not compare: the run says so."""
+    settings, _, graph, instance = built
+    data = yaml.safe_load(settings.path.read_text(encoding="utf-8"))
+    data["database"] = str(tmp_path / "sna.duckdb")
+    shutil.copy(settings.database, data["database"])
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    copied = load_settings(tmp_path / "settings.yaml", base_dir=REPO)
+    con = duckdb.connect(data["database"])
+    try:
+        first, last = con.execute("SELECT min(period), max(period) FROM core.incidents").fetchone()
+        con.execute(
+            "UPDATE core.incidents SET definition_id = 'older-2023' WHERE period = ?", [first]
+        )
+    finally:
+        con.close()
+    key = f"{last[:4]}-04-01"
+    result = _run(copied, instance, _per_period_assets(graph), range_tags(key, key))
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.step_failure_data.error
+    while error.cause is not None:
+        error = error.cause
+    assert "older-2023" in error.message and "run `sna run`" in error.message

@@ -167,7 +167,7 @@ def incidents(context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckD
             "lsoa_vintage": vintage or "not stated",
             "lookup_given": vintage_lookup(settings) is not None,
             "population_year_for_shares": int(year),
-            "incidents_placed_by_method_and_period": dg.MetadataValue.md(
+            "incidents_by_placement_and_period": dg.MetadataValue.md(
                 by_method.fillna(0).astype("int64").to_markdown()
             ),
         }
