@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from sources._csv import normalise_ho_code_text
-from transforms.db import load_spatial, registered
+from transforms.db import create_sql, load_spatial, registered
 from transforms.definition import FLAG_NAMES, Definition, flag_order, flag_references
 from transforms.periods import period_sql
 
@@ -169,7 +169,17 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def _extract_sql(definition: Definition, period_type: str) -> str:
+def in_periods_sql(date_expr: str, period_type: str, periods: Sequence[str] | None) -> str:
+    """A condition keeping rows whose date falls in `periods` (or has no date): applied to the raw
+    rows, before classification, so a refresh of one year classifies that year only."""
+    if periods is None:
+        return "true"
+    return f"({date_expr} IS NULL OR {period_sql(date_expr, period_type)} IN {_in(periods)})"
+
+
+def _extract_sql(
+    definition: Definition, period_type: str, periods: Sequence[str] | None = None
+) -> str:
     """SELECT of incidents from raw.police_extract (the columns of INCIDENT_COLUMNS)."""
     flags = FlagCompiler(definition)
     minutes = (
@@ -184,6 +194,7 @@ def _extract_sql(definition: Definition, period_type: str) -> str:
             ON f.file = e._file
         ANTI JOIN (SELECT file, line FROM quarantine.duplicates WHERE source = 'police_extract') d
             ON d.file = e._file AND d.line = e._line
+        WHERE {in_periods_sql("e.offence_date", period_type, periods)}
     """
     flag_cols = ", ".join(f"i.{name}" for name in FLAG_NAMES)
     return f"""
@@ -215,7 +226,9 @@ def _extract_sql(definition: Definition, period_type: str) -> str:
     """
 
 
-def _police_uk_sql(definition: Definition, period_type: str) -> str:
+def _police_uk_sql(
+    definition: Definition, period_type: str, periods: Sequence[str] | None = None
+) -> str:
     """SELECT of incidents from raw.police_uk under the definition's proxy."""
     nulls_bool = ",\n        ".join(f"NULL::BOOLEAN AS {name}" for name in FLAG_NAMES)
     point = (
@@ -249,6 +262,7 @@ def _police_uk_sql(definition: Definition, period_type: str) -> str:
     LEFT JOIN _proxy_types p ON p.crime_type = u.crime_type
     ANTI JOIN (SELECT file, line FROM quarantine.duplicates WHERE source = 'police_uk') d
         ON d.file = u._file AND d.line = u._line
+    WHERE {in_periods_sql("u.month", period_type, periods)}
     """
 
 
@@ -283,9 +297,9 @@ def build_incidents(
     codes = codes.drop_duplicates("ho_code").replace("", None)
     selects = []
     if police_extract:
-        selects.append(_extract_sql(definition, period_type))
+        selects.append(_extract_sql(definition, period_type, periods))
     if police_uk:
-        selects.append(_police_uk_sql(definition, period_type))
+        selects.append(_police_uk_sql(definition, period_type, periods))
     selects += others
     with registered(con, _sv_codes=sv_codes, _proxy_types=proxy, _offence_codes=codes):
         con.execute("BEGIN TRANSACTION")
@@ -295,7 +309,7 @@ def build_incidents(
                 "" if periods is None else "WHERE period IS NULL OR list_contains($periods, period)"
             )
             con.execute(
-                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) {wanted}"
+                f"{create_sql(table)} AS SELECT * FROM ({union}) {wanted}"
                 " ORDER BY source, _file, _line",
                 None if periods is None else {"periods": list(periods)},
             )

@@ -103,6 +103,14 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) ->
     return len(df)
 
 
+def create_sql(table: str) -> str:
+    """CREATE OR REPLACE for `schema.table`, or a temporary table for `temp.name` (in memory: a
+    step's intermediate tables never reach the file)."""
+    if table.startswith("temp."):
+        return f"CREATE OR REPLACE TEMP TABLE {table.removeprefix('temp.')}"
+    return f"CREATE OR REPLACE TABLE {table}"
+
+
 def replace_periods(
     con: duckdb.DuckDBPyConnection, table: str, select: str, periods: Sequence[str] | None
 ) -> None:

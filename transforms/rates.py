@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, chi2, norm
 
-from transforms.db import registered
+from transforms.db import create_sql, registered
 from transforms.definition import Definition
 from transforms.measures import MeasureSpec, available, available_measures
 
@@ -314,11 +314,7 @@ def build_rates(
     denominators = denominators_sql(year, population_table)
     if only_available:
         specs = available(con, specs, source, denominators)
-    create = (  # temp.<name>: a temporary table, for parts of a larger table
-        f"CREATE OR REPLACE TEMP TABLE {table.removeprefix('temp.')}"
-        if table.startswith("temp.")
-        else f"CREATE OR REPLACE TABLE {table}"
-    )
+    create = create_sql(table)  # temp.<name>: a temporary table, for parts of a larger table
     if not specs:
         con.execute(f"{create} AS {empty_rates_sql()}")
         return

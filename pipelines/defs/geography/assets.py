@@ -32,7 +32,7 @@ from transforms.rates import population_year
 
 VINTAGE_LOOKUP = "ref.lsoa_vintage_lookup"
 PLACEMENT = dg.AssetKey(["core", "incident_placement"])
-STAGED = "core.incidents_staged"  # a refresh's years, classified and placed before the swap
+STAGED = "temp.incidents_staged"  # a refresh's years, classified and placed before the swap
 
 
 def analysis_vintage_of(con: duckdb.DuckDBPyConnection) -> str | None:
