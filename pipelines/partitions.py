@@ -56,6 +56,11 @@ def is_monthly(spec: InputSpec) -> bool:
     return bool(spec.column_map and spec.event_date and spec.many)
 
 
+MONTHLY_ASSETS = dg.AssetSelection.assets(
+    *(spec.table.split(".") for spec in INPUTS if is_monthly(spec))
+)
+
+
 def month_key(month: date) -> str:
     """The partition key of the month holding `month`."""
     return f"{month:%Y-%m}-01"
@@ -155,11 +160,15 @@ def period_type_at_load() -> str:
     return period if period in PERIOD_CRONS else "financial_year"
 
 
-@functools.cache
 def periods_def(period_type: str | None = None) -> dg.TimeWindowPartitionsDefinition:
     """Yearly partitions starting 1 April (financial years) or 1 January (calendar years); a key
-    is the period's first day, e.g. "2023-04-01" for 2023/24. The current period is included."""
-    period_type = period_type or period_type_at_load()
+    is the period's first day, e.g. "2023-04-01" for 2023/24. The current period is included.
+    Without a period type, the settings' as the code location loads (`period_type_at_load`)."""
+    return _periods_def(period_type or period_type_at_load())
+
+
+@functools.cache
+def _periods_def(period_type: str) -> dg.TimeWindowPartitionsDefinition:
     return dg.TimeWindowPartitionsDefinition(
         start=PERIOD_STARTS[period_type],
         cron_schedule=PERIOD_CRONS[period_type],

@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from pipelines.partitions import MONTHLY, SYNC_ALL_TAG, analysis_tags
+from sources.registry import BY_KEY
 
 AFTER_TAG = "sna/after"  # on an analysis run: the ingest run it follows
+INPUTS_TAG = "sna/inputs"  # on a drop-folder run: the input keys of the files dropped
+ANALYSIS_JOB = "sna_analysis"  # pipelines/defs/automation/jobs.py
 
 Execute = Callable[[list[dg.AssetKey], dict[str, str], str | None], dg.ExecuteInProcessResult]
 
@@ -79,26 +82,28 @@ def refresh(
 
 
 def analysis_selection(
-    graph, ingested: Iterable[dg.AssetKey] | None, whole: bool
+    graph, inputs: Iterable[dg.AssetKey] | None, whole: bool
 ) -> list[dg.AssetKey]:
-    """What the analysis run after an ingest run materialises: every non-monthly asset when the
-    refresh is whole, else what the ingested assets feed (not themselves, no monthly asset)."""
+    """What the analysis run materialises: every non-monthly asset when the refresh is whole,
+    else the given inputs that are not monthly and everything they feed (no monthly asset)."""
     _, rest = split_selection(graph)
-    if whole or ingested is None:
+    if whole or inputs is None:
         return rest
-    ingested = set(ingested)
-    fed = dg.AssetSelection.assets(*ingested).downstream().required_multi_asset_neighbors()
-    fed = fed.resolve(graph)
-    return sorted(k for k in fed if k in set(rest) and k not in ingested)
+    fed = dg.AssetSelection.assets(*inputs).downstream().required_multi_asset_neighbors()
+    return sorted(set(fed.resolve(graph)) & set(rest))
 
 
 def analysis_request(run: dg.DagsterRun, graph, tags: dict[str, str]) -> dg.RunRequest:
-    """The analysis run that follows a successful ingest run: its years, what it fed; once per
-    ingest run (the run key)."""
+    """The analysis run that follows a successful ingest run: its years, and what the inputs of
+    the refresh feed (the `sna/inputs` tag, else the ingest run's assets); once per ingest run
+    (the run key)."""
     whole = run.tags.get(SYNC_ALL_TAG) == "all"
-    selection = analysis_selection(graph, run.asset_selection, whole)
+    inputs = run.asset_selection
+    if run.tags.get(INPUTS_TAG):
+        inputs = [dg.AssetKey(BY_KEY[k].table.split(".")) for k in run.tags[INPUTS_TAG].split(",")]
     return dg.RunRequest(
         run_key=f"analysis-{run.run_id}",
-        asset_selection=selection,
+        job_name=ANALYSIS_JOB,
+        asset_selection=analysis_selection(graph, inputs, whole),
         tags=tags | analysis_tags(run.tags) | {AFTER_TAG: run.run_id},
     )

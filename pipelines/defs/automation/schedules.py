@@ -19,16 +19,9 @@ schedule starts the ingest of every month the inputs hold (`sna_ingest`), and th
 
 import dagster as dg
 
-from pipelines.partitions import (
-    FOLLOW_TAG,
-    MONTHLY,
-    follow_up_tags,
-    is_monthly,
-    periods_def,
-    run_tags,
-)
+from pipelines.defs.automation.jobs import analysis_job, ingest_job
+from pipelines.partitions import FOLLOW_TAG, follow_up_tags, run_tags
 from pipelines.settings import load_settings
-from sources.registry import INPUTS
 
 TIMEZONE = "Europe/London"
 CADENCE_TAG = "sna/cadence"
@@ -37,22 +30,6 @@ CRONS = {
     "financial_year": ("0 6 1 6 *", "0 6 1 3,9,12 *"),
     "calendar_year": ("0 6 1 3 *", "0 6 1 6,9,12 *"),
 }
-MONTHLY_ASSETS = dg.AssetSelection.assets(
-    *(spec.table.split(".") for spec in INPUTS if is_monthly(spec))
-)
-
-ingest_job = dg.define_asset_job(
-    "sna_ingest",
-    selection=MONTHLY_ASSETS,
-    partitions_def=MONTHLY,
-    description="The monthly inputs and their checks: the first run of a refresh.",
-)
-analysis_job = dg.define_asset_job(
-    "sna_analysis",
-    selection=dg.AssetSelection.all() - MONTHLY_ASSETS,
-    partitions_def=periods_def(),
-    description="Everything after the monthly inputs, by reporting period: the second run.",
-)
 
 
 def refresh_schedule(name: str, cron: str, cadence: str, description: str) -> dg.ScheduleDefinition:

@@ -9,6 +9,7 @@ years its months fall in. Running by default: it only ever follows runs that ask
 
 import dagster as dg
 
+from pipelines.defs.automation.jobs import analysis_job
 from pipelines.partitions import FOLLOW_TAG, STAGE_TAG
 from pipelines.refresh import analysis_request
 
@@ -19,7 +20,7 @@ RECENT_RUNS = 20  # ingest runs looked at per tick; each is followed once
     name="analysis_after_ingest",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    target=dg.AssetSelection.all(),
+    job=analysis_job,
     description="Runs the analysis of the years an ingest run's months fall in, once that ingest"
     " run (from the drop folder or a schedule) succeeded.",
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.defs.automation.jobs import analysis_job, ingest_job
 from pipelines.drop import examine, file_away, plan, waiting
 from pipelines.partitions import (
     FOLLOW_TAG,
@@ -25,7 +26,7 @@ from pipelines.partitions import (
     run_tags,
     whole_range_tags,
 )
-from pipelines.refresh import analysis_selection
+from pipelines.refresh import INPUTS_TAG, analysis_selection
 from pipelines.resources import SNASettings
 from sources.registry import BY_KEY
 
@@ -34,7 +35,7 @@ from sources.registry import BY_KEY
     name="drop_folder",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    target=dg.AssetSelection.all(),
+    jobs=[ingest_job, analysis_job],
     description="Recognises files dropped in the settings' drop_dir (default data/drop/), files"
     " them under drop_dir/<input>/ and runs the SNA for the inputs and months they touch.",
 )
@@ -54,19 +55,24 @@ def drop_folder(context: dg.SensorEvaluationContext, sna: SNASettings):
             context.log.info(f"{item.path}: {item.recognised.key} -> {file_away(item)}")
     specs = [BY_KEY[key] for key in run.inputs]
     dropped = [dg.AssetKey(spec.table.split(".")) for spec in specs]
-    tags = {"sna/trigger": "drop_folder", "sna/inputs": ",".join(run.inputs)}
+    tags = {"sna/trigger": "drop_folder", INPUTS_TAG: ",".join(run.inputs)}
     if any(is_monthly(spec) for spec in specs):  # the inputs now; their years after
         months = _month_range(run.months)
         tags |= months | follow_up_tags(months, settings.period) | {FOLLOW_TAG: "analysis"}
-        return dg.RunRequest(run_key=run.run_key, asset_selection=sorted(dropped), tags=tags)
+        monthly = sorted(k for k, spec in zip(dropped, specs, strict=True) if is_monthly(spec))
+        return dg.RunRequest(
+            run_key=run.run_key, job_name=ingest_job.name, asset_selection=monthly, tags=tags
+        )
     # reference files: everything they feed, every year rebuilt (a boundary or population file
     # changes every year's rates)
     graph = context.repository_def.asset_graph
-    fed = analysis_selection(graph, dropped, whole=False)
     months = run_tags(settings)  # every month the inputs hold, synced whole
     every_year = analysis_tags(months | follow_up_tags(months, settings.period))
     return dg.RunRequest(
-        run_key=run.run_key, asset_selection=sorted({*dropped, *fed}), tags=tags | every_year
+        run_key=run.run_key,
+        job_name=analysis_job.name,
+        asset_selection=analysis_selection(graph, dropped, whole=False),
+        tags=tags | every_year,
     )
 
 
