@@ -111,6 +111,7 @@ def lsoa_deprivation(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materialize
 
 
 @dg.multi_asset(
+    name="core__incidents",  # the step key core/incidents always had
     specs=[
         dg.AssetSpec(INCIDENTS, group_name="classify", kinds={"duckdb"}, deps=CLASSIFY_DEPS),
         dg.AssetSpec(
