@@ -11,6 +11,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from pipelines.partitions import STAGE_TAG
 from pipelines.runs import (
     DATABASE_TAG,
     RunRecord,
@@ -82,9 +83,7 @@ class SNADuckDB(DuckDBResource):
                     if unrecorded and failure is not None:
                         record_end(con, run_id, "failed", stopped_at=failure[0],
                                    error=failure[1], input_hashes=input_hashes(con))  # fmt: skip
-                    elif unrecorded and AUDIT_RUNS not in (
-                        context.run.asset_selection or {AUDIT_RUNS}
-                    ):
+                    elif unrecorded and not records_itself(context.run):
                         record_end(con, run_id, "success", input_hashes=input_hashes(con))
         finally:
             self._lock.close()
@@ -96,6 +95,14 @@ class SNADuckDB(DuckDBResource):
         with super().get_connection() as con:
             ensure_schema(con)
             yield con
+
+
+def records_itself(run: dg.DagsterRun) -> bool:
+    """Whether the run ends with audit/runs, which records its success: not an ingest run (the
+    first of a refresh's two), nor a run of assets that leave it out."""
+    if run.tags.get(STAGE_TAG) == "ingest":
+        return False
+    return run.asset_selection is None or AUDIT_RUNS in run.asset_selection
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
