@@ -60,23 +60,26 @@ def write_settings(folder: Path, demo_dir: Path, **overrides: object) -> Path:
     return path
 
 
-def materialize(settings_path: Path) -> tuple[Settings, RefreshResult]:
-    """A whole refresh as `sna run` does it: the ingest run, then the analysis run."""
+def materialize(
+    settings_path: Path, only: dg.AssetSelection | None = None
+) -> tuple[Settings, RefreshResult]:
+    """A whole refresh as `sna run` does it: the ingest run, then the analysis run (`only`:
+    those assets and their checks)."""
+    from pipelines.definitions import defs
+
     settings = load_settings(settings_path, base_dir=REPO)
     assets, instance = all_definitions(), dg.DagsterInstance.ephemeral()
-    resources = build_resources(settings)
+    resources, graph = build_resources(settings), defs().resolve_asset_graph()
+    chosen = set(only.resolve(graph)) if only is not None else None
 
     def execute(selection, tags, _run_id):
         return dg.materialize(
             assets, resources=resources, instance=instance, raise_on_error=False,
-            selection=selection, tags=tags,
+            selection=[k for k in selection if chosen is None or k in chosen], tags=tags,
         )  # fmt: skip
 
-    from pipelines.definitions import defs
-
     months = run_tags(settings)
-    tags = months | follow_up_tags(months, settings.period)
-    return settings, refresh(execute, defs().resolve_asset_graph(), tags)
+    return settings, refresh(execute, graph, months | follow_up_tags(months, settings.period))
 
 
 @pytest.fixture(scope="session")
