@@ -19,7 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.partitions import run_tags
+from pipelines.partitions import follow_up_tags, run_tags
+from pipelines.refresh import refresh
 from pipelines.settings import AUDIENCE_ENV, SETTINGS_ENV, SettingsError, load_settings
 from transforms.periods import period_with_months
 
@@ -211,7 +212,8 @@ def run_pipeline(
 ) -> bool:
     """Materialise every asset for one settings file, in process; True when all steps and checks passed.
 
-    The run is recorded in the database's persistent Dagster instance (`pipelines.instance`), so
+    Two runs (`pipelines.refresh`): the monthly inputs, then, once they passed, the analysis over
+    every year they hold, whose run id is `run_id`. The runs are recorded in the database's persistent Dagster instance (`pipelines.instance`), so
     `sna ui` shows it with its materialisations, metadata and check results.
     """
     os.environ[SETTINGS_ENV] = str(settings_path.resolve())
@@ -226,19 +228,29 @@ def run_pipeline(
     job = definitions.resolve_implicit_global_asset_job_def()
     loaded = load_settings(settings_path)
     database = loaded.database
+    # every file synced; Dagster records the months the inputs hold and the years they fall in
+    months = run_tags(loaded)
+    tags = {LAUNCHED_BY_TAG: "sna run", DATABASE_TAG: str(database.resolve()), **months}
     with open_instance(database) as instance:
-        result = job.execute_in_process(
-            run_config={"loggers": {"progress": {}}},
-            instance=instance,
-            raise_on_error=False,
+
+        def execute(selection, run_tags_, run_id_):
+            return job.execute_in_process(
+                run_config={"loggers": {"progress": {}}},
+                instance=instance,
+                raise_on_error=False,
+                run_id=run_id_,
+                asset_selection=selection,
+                tags=run_tags_,
+            )
+
+        result = refresh(
+            execute,
+            job.asset_layer.asset_graph,
+            tags | follow_up_tags(months, loaded.period),
             run_id=run_id,
-            # every file synced; Dagster records the months the inputs hold
-            tags={
-                LAUNCHED_BY_TAG: "sna run",
-                DATABASE_TAG: str(database.resolve()),
-                **run_tags(loaded),
-            },  # fmt: skip
         )
+    if len(result.runs) < result.planned_runs:  # the ingest failed: the analysis never started
+        handler.skipped += len(result.analysis)
     return result.success and not handler.failed_checks
 
 

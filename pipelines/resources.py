@@ -11,6 +11,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from pipelines.partitions import STAGE_TAG
 from pipelines.runs import (
     DATABASE_TAG,
     RunRecord,
@@ -25,6 +26,8 @@ from pipelines.runs import (
 )
 from pipelines.settings import Settings, load_settings
 from transforms.db import ensure_schema
+
+AUDIT_RUNS = dg.AssetKey(["audit", "runs"])  # the step that records a whole run's success
 
 
 class SNASettings(dg.ConfigurableResource):
@@ -67,7 +70,8 @@ class SNADuckDB(DuckDBResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Record how the run ended when it did not reach audit.runs (a failed step or blocking
-        check), then release the lock. A killed run never gets here: the next run marks it."""
+        check, or a run that does not include audit/runs, such as an ingest run), then release
+        the lock. A killed run never gets here: the next run marks it."""
         if self._lock is None:
             return
         try:
@@ -75,9 +79,12 @@ class SNADuckDB(DuckDBResource):
             if run_id and context.instance is not None:
                 with self.get_connection() as con:
                     failure = first_failure(context.instance, run_id)
-                    if failure is not None and run_status(con, run_id) == "running":
+                    unrecorded = run_status(con, run_id) == "running"
+                    if unrecorded and failure is not None:
                         record_end(con, run_id, "failed", stopped_at=failure[0],
                                    error=failure[1], input_hashes=input_hashes(con))  # fmt: skip
+                    elif unrecorded and not records_itself(context.run):
+                        record_end(con, run_id, "success", input_hashes=input_hashes(con))
         finally:
             self._lock.close()
             self._lock = None
@@ -88,6 +95,14 @@ class SNADuckDB(DuckDBResource):
         with super().get_connection() as con:
             ensure_schema(con)
             yield con
+
+
+def records_itself(run: dg.DagsterRun) -> bool:
+    """Whether the run ends with audit/runs, which records its success: not an ingest run (the
+    first of a refresh's two), nor a run of assets that leave it out."""
+    if run.tags.get(STAGE_TAG) == "ingest":
+        return False
+    return run.asset_selection is None or AUDIT_RUNS in run.asset_selection
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:

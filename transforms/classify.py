@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from sources._csv import normalise_ho_code_text
-from transforms.db import load_spatial, registered
+from transforms.db import create_sql, load_spatial, registered
 from transforms.definition import FLAG_NAMES, Definition, flag_order, flag_references
 from transforms.periods import period_sql
 
@@ -169,7 +169,17 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def _extract_sql(definition: Definition, period_type: str) -> str:
+def in_periods_sql(date_expr: str, period_type: str, periods: Sequence[str] | None) -> str:
+    """A condition keeping rows whose date falls in `periods` (or has no date): applied to the raw
+    rows, before classification, so a refresh of one year classifies that year only."""
+    if periods is None:
+        return "true"
+    return f"({date_expr} IS NULL OR {period_sql(date_expr, period_type)} IN {_in(periods)})"
+
+
+def _extract_sql(
+    definition: Definition, period_type: str, periods: Sequence[str] | None = None
+) -> str:
     """SELECT of incidents from raw.police_extract (the columns of INCIDENT_COLUMNS)."""
     flags = FlagCompiler(definition)
     minutes = (
@@ -184,6 +194,7 @@ def _extract_sql(definition: Definition, period_type: str) -> str:
             ON f.file = e._file
         ANTI JOIN (SELECT file, line FROM quarantine.duplicates WHERE source = 'police_extract') d
             ON d.file = e._file AND d.line = e._line
+        WHERE {in_periods_sql("e.offence_date", period_type, periods)}
     """
     flag_cols = ", ".join(f"i.{name}" for name in FLAG_NAMES)
     return f"""
@@ -215,7 +226,9 @@ def _extract_sql(definition: Definition, period_type: str) -> str:
     """
 
 
-def _police_uk_sql(definition: Definition, period_type: str) -> str:
+def _police_uk_sql(
+    definition: Definition, period_type: str, periods: Sequence[str] | None = None
+) -> str:
     """SELECT of incidents from raw.police_uk under the definition's proxy."""
     nulls_bool = ",\n        ".join(f"NULL::BOOLEAN AS {name}" for name in FLAG_NAMES)
     point = (
@@ -249,6 +262,7 @@ def _police_uk_sql(definition: Definition, period_type: str) -> str:
     LEFT JOIN _proxy_types p ON p.crime_type = u.crime_type
     ANTI JOIN (SELECT file, line FROM quarantine.duplicates WHERE source = 'police_uk') d
         ON d.file = u._file AND d.line = u._line
+    WHERE {in_periods_sql("u.month", period_type, periods)}
     """
 
 
@@ -260,9 +274,15 @@ def build_incidents(
     police_extract: bool,
     police_uk: bool,
     others: Sequence[str] = (),
+    periods: Sequence[str] | None = None,
+    table: str = "core.incidents",
 ) -> None:
     """Rebuild core.incidents (and core.unknown_offence_codes) from the loaded police inputs, and
-    the SELECTs in `others` (NHS and council ASB records: `transforms.health.health_selects`)."""
+    the SELECTs in `others` (NHS and council ASB records: `transforms.health.health_selects`).
+
+    `periods`: only the incidents of those period labels (and those of no period) are written,
+    for a refresh of some years (`transforms.db.replace_periods` puts them in place); `table` is
+    where they go."""
     if police_uk:
         load_spatial(con)  # ~0.5 s per connection: only police.uk points need reprojecting
     sv_codes = pd.DataFrame(
@@ -277,17 +297,21 @@ def build_incidents(
     codes = codes.drop_duplicates("ho_code").replace("", None)
     selects = []
     if police_extract:
-        selects.append(_extract_sql(definition, period_type))
+        selects.append(_extract_sql(definition, period_type, periods))
     if police_uk:
-        selects.append(_police_uk_sql(definition, period_type))
+        selects.append(_police_uk_sql(definition, period_type, periods))
     selects += others
     with registered(con, _sv_codes=sv_codes, _proxy_types=proxy, _offence_codes=codes):
         con.execute("BEGIN TRANSACTION")
         try:
+            union = " UNION ALL BY NAME ".join(selects)
+            wanted = (
+                "" if periods is None else "WHERE period IS NULL OR list_contains($periods, period)"
+            )
             con.execute(
-                "CREATE OR REPLACE TABLE core.incidents AS "
-                + " UNION ALL BY NAME ".join(selects)
-                + " ORDER BY source, _file, _line"
+                f"{create_sql(table)} AS SELECT * FROM ({union}) {wanted}"
+                " ORDER BY source, _file, _line",
+                None if periods is None else {"periods": list(periods)},
             )
             con.execute(_unknown_codes_sql(police_extract))
             con.execute("COMMIT")

@@ -6,7 +6,7 @@ previous table in place rather than half a table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -101,6 +101,47 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) ->
     with transaction(con):
         _replace(con, table, df)
     return len(df)
+
+
+def create_sql(table: str) -> str:
+    """CREATE OR REPLACE for `schema.table`, or a temporary table for `temp.name` (in memory: a
+    step's intermediate tables never reach the file)."""
+    if table.startswith("temp."):
+        return f"CREATE OR REPLACE TEMP TABLE {table.removeprefix('temp.')}"
+    return f"CREATE OR REPLACE TABLE {table}"
+
+
+def replace_periods(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, periods: Sequence[str] | None
+) -> None:
+    """Write the rows of `select` to `table` in one transaction: the whole table when `periods` is
+    None, else in place of the rows of those periods (and of no period) only, so a refresh of one
+    year keeps every other year's rows as they were. `select` must hold only those periods."""
+    with transaction(con):
+        _put_periods(con, table, select, periods)
+
+
+def write_periods(
+    con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], periods: Sequence[str] | None
+) -> None:
+    """`replace_periods` for data frames (table -> frame), all tables in one transaction."""
+    named = {f"_frame{i}": to_storable(df) for i, df in enumerate(frames.values())}
+    with transaction(con), registered(con, **named):
+        for table, name in zip(frames, named, strict=True):
+            _put_periods(con, table, f"SELECT * FROM {name}", periods)
+
+
+def _put_periods(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, periods: Sequence[str] | None
+) -> None:
+    if periods is None or not table_exists(con, table):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
+        return
+    con.execute(
+        f"DELETE FROM {table} WHERE period IS NULL OR list_contains($periods, period)",
+        {"periods": list(periods)},
+    )
+    con.execute(f"INSERT INTO {table} BY NAME {select}")
 
 
 def write_load(

@@ -58,7 +58,7 @@ import duckdb
 import pandas as pd
 
 from sources.deprivation import COLUMNS as DEPRIVATION_COLUMNS
-from transforms.db import load_spatial, transaction
+from transforms.db import create_sql, load_spatial, transaction
 
 VINTAGES = ("2011", "2021")
 GEOGRAPHIES = {"lsoa11": "2011", "lsoa21": "2021"}
@@ -163,16 +163,8 @@ def analysis_vintage(
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Column names of `schema.table`, in order."""
-    schema, name = table.split(".", 1)
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [schema, name],
-        ).fetchall()
-    ]
+    """Column names of `schema.table` (or `temp.name`), in order."""
+    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
 
 
 def _vintage_map(con: duckdb.DuckDBPyConnection, lookup: str | None, vintage: str) -> bool:
@@ -482,7 +474,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection, incidents: str, existing: list[str]
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {incidents} AS
+        {create_sql(incidents)} AS
         SELECT t.*{exclude} REPLACE (f.lsoa_code AS lsoa_code),
                f.recorded AS lsoa_code_recorded,
                f.code_vintage AS lsoa_vintage_recorded,

@@ -19,14 +19,14 @@ for two Poisson counts (`compare_poisson_counts`: given the total, the first cou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, chi2, norm
 
-from transforms.db import registered
+from transforms.db import create_sql, registered
 from transforms.definition import Definition
 from transforms.measures import MeasureSpec, available, available_measures
 
@@ -295,9 +295,11 @@ def build_rates(
     per: float = 1000,
     confidence: float = 0.95,
     only_available: bool = False,
+    periods: Sequence[str] | None = None,
 ) -> None:
     """Counts, rates per 1,000 and CIs for every LSOA, ward, district and county x period x
-    measure of `specs`, counting incidents of `source`, written to `table`.
+    measure of `specs`, counting incidents of `source`, written to `table` (`periods`: only those
+    period labels, for a refresh of some years).
 
     Only incidents of `source` whose LSOA is in ref.lsoa are counted; every LSOA x period x
     measure row exists, zero counts included. `months` is how many distinct months of the period
@@ -312,11 +314,7 @@ def build_rates(
     denominators = denominators_sql(year, population_table)
     if only_available:
         specs = available(con, specs, source, denominators)
-    create = (  # temp.<name>: a temporary table, for parts of a larger table
-        f"CREATE OR REPLACE TEMP TABLE {table.removeprefix('temp.')}"
-        if table.startswith("temp.")
-        else f"CREATE OR REPLACE TABLE {table}"
-    )
+    create = create_sql(table)  # temp.<name>: a temporary table, for parts of a larger table
     if not specs:
         con.execute(f"{create} AS {empty_rates_sql()}")
         return
@@ -333,6 +331,10 @@ def build_rates(
         list((period_months or {}).items()), columns=["period", "period_months"]
     ).astype("str")
     counts = ", ".join(f'count(*) FILTER (WHERE {measure_sql(s)}) AS "{s.name}"' for s in specs)
+    wanted = "period IS NOT NULL"
+    chosen: dict[str, list[str]] = {}
+    if periods is not None:
+        wanted, chosen = "list_contains($periods, period)", {"periods": list(periods)}
     lower, upper = ci_sql("count", confidence)
     with registered(
         con,
@@ -347,19 +349,19 @@ def build_rates(
             UNPIVOT (
                 SELECT lsoa_code, period, {counts}
                 FROM core.incidents
-                WHERE source = $source AND period IS NOT NULL
+                WHERE source = $source AND {wanted}
                   AND lsoa_code IN (SELECT lsoa_code FROM ref.lsoa)
                 GROUP BY ALL
             ) ON COLUMNS(* EXCLUDE (lsoa_code, period)) INTO NAME measure VALUE count
             """,
-            {"source": source},
+            {"source": source} | chosen,
         )
         con.execute(
             f"""
             {create} AS
             WITH months AS (
                 SELECT period, count(DISTINCT occurred_month) AS months FROM core.incidents
-                WHERE source = $source AND period IS NOT NULL GROUP BY period
+                WHERE source = $source AND {wanted} GROUP BY period
             ),
             pop AS ({denominators}),
             grid AS (
@@ -413,7 +415,7 @@ def build_rates(
             ORDER BY CASE area_level WHEN 'county' THEN 0 WHEN 'district' THEN 1
                      WHEN 'ward' THEN 2 ELSE 3 END, area_code, period, ord
             """,
-            {"source": source, "definition": definition_id},
+            {"source": source, "definition": definition_id} | chosen,
         )
         con.execute("DROP TABLE IF EXISTS _counts")
 

@@ -307,6 +307,8 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 def attribute(events: list[dict[str, Any]], w: Watched) -> dict[str, Any]:
     """Per step and per stage: wall time and peak RSS (from the samples taken while it ran)."""
     steps: dict[str, dict[str, Any]] = {}
+    # assets materialised by partition (month or year): their steps and checks are per partition
+    partitioned = {e["asset"] for e in events if e.get("event") == "asset" and e.get("partition")}
     for e in events:
         step = e.get("step")
         if not step:
@@ -334,6 +336,7 @@ def attribute(events: list[dict[str, Any]], w: Watched) -> dict[str, Any]:
                 "wall_s": round(end - s["start"], 3),
                 "peak_rss_gb": round(max(inside or before or [0]) / GB, 3),
                 "status": s["status"],
+                "partitioned": any(a in partitioned for a in s["assets"]),
             }
         )
     stages = {}
@@ -485,14 +488,21 @@ def add_one_month(
         os.link(src, dst)
     second = run_pipeline(month_settings, f"{size.name}-add-month", logs, cap, timeout, "--dropped")
     ok = second["ok"]
+    per_period = [r for r in second["steps"] if r["partitioned"]]
     return {
         "method": (
-            f"drop-folder sensor run: police.uk {month} and the {fy} force extract reissued with"
-            " that month dropped; the monthly ingest partitions of their months (only the two"
-            " new files read) and every table they feed rebuilt (analysis not yet partitioned)"
+            f"drop-folder sensor runs: police.uk {month} and the {fy} force extract reissued with"
+            " that month dropped; the ingest run of their months (only the two new files read),"
+            " then the analysis run of their financial year. The figure is the steps of the"
+            " partitioned assets and their checks: the month's ingest, then that year's"
+            " core.incidents with its placement, rates, hotspots and concentration. The"
+            " unpartitioned rest (map packs, emerging hotspots, trends, other marts, publish)"
+            " needs every year, is rebuilt whole by the same run and is not in the figure"
         ),
         "month": month,
-        "seconds": second["wall_s"] if ok else None,
+        "seconds": round(sum(r["wall_s"] for r in per_period), 3) if ok else None,
+        "per_period_steps": {r["step"]: r["wall_s"] for r in per_period},
+        "sensor_runs_s": second["wall_s"] if ok else None,
         "run_s": second["run_s"] if ok else None,
         "ingest_s": second["stages"]["ingest"]["wall_s"] if ok else None,
         "downstream_s": round(second["run_s"] - second["stages"]["ingest"]["wall_s"], 3)
@@ -761,12 +771,17 @@ def print_report(results: dict[str, Any], path: Path) -> None:
         )
         if "add_one_month" in size:
             month = size["add_one_month"]
-            table.add_row("add one month (drop-folder sensor run)", _s(month["seconds"]), "", "")
+            table.add_row(
+                "add one month (its ingest + its year's analysis)", _s(month["seconds"]), "", ""
+            )
             table.add_row(
                 "  of which ingest of the month (raw.*, checked)", _s(month["ingest_s"]), "", ""
             )
             table.add_row(
-                "  of which the analysis rebuilt downstream", _s(month["downstream_s"]), "", ""
+                "  both sensor runs, with the unpartitioned rest and packs",
+                _s(month["sensor_runs_s"]),
+                "",
+                "",
             )
         table.add_row(
             f"generation ({'reused' if size['generation']['reused'] else 'new'})",

@@ -2,7 +2,8 @@
 
 The benchmark harness runs this in a child process, so a size that exhausts memory cannot take
 the harness with it: `python -m tests.benchmarks.pipeline_child SETTINGS EVENTS.jsonl [--dropped]`
-(`--dropped`: run what the drop-folder sensor requests for the files in the drop folder).
+(`--dropped`: run what the drop-folder sensor requests for the files in the drop folder, and the
+analysis run that follows it).
 It runs exactly what `sna run` runs (`pipelines.cli.run_pipeline`). Each line of EVENTS is one JSON
 event with `t` (time.monotonic(), comparable with the parent's clock on Linux), written and
 flushed as it happens, so a run stopped half way still says which step it was in.
@@ -43,7 +44,8 @@ class StepRecorder(_ProgressHandler):
             if kind in STEP_EVENTS:
                 self.write(event=STEP_EVENTS[kind], step=step)
             elif kind == "ASSET_MATERIALIZATION":
-                self.write(event="asset", step=step, asset=event.asset_key.to_user_string())
+                asset = event.asset_key.to_user_string()
+                self.write(event="asset", step=step, asset=asset, partition=event.partition)
             elif kind == "ASSET_CHECK_EVALUATION":
                 check = event.event_specific_data
                 self.write(event="asset", step=step, asset=check.asset_key.to_user_string())
@@ -51,8 +53,9 @@ class StepRecorder(_ProgressHandler):
 
 
 def run_dropped(settings: Path, handler: _ProgressHandler) -> bool:
-    """What the drop-folder sensor does with the files in the settings' drop folder: evaluate it,
-    then execute the run it requests, in process (as `sna run` executes its run)."""
+    """What the daemon does with the files in the settings' drop folder: evaluate the drop-folder
+    sensor and execute the ingest run it requests, then evaluate analysis_after_ingest and execute
+    the analysis run it requests for that run's years, in process (as `sna run` executes)."""
     import os
 
     import dagster as dg
@@ -63,6 +66,7 @@ def run_dropped(settings: Path, handler: _ProgressHandler) -> bool:
 
     os.environ[SETTINGS_ENV] = str(settings.resolve())
     from pipelines.definitions import defs
+    from pipelines.defs.automation.sensors import analysis_after_ingest
     from pipelines.defs.drop.sensors import drop_folder
 
     definitions = dg.Definitions.merge(
@@ -77,16 +81,26 @@ def run_dropped(settings: Path, handler: _ProgressHandler) -> bool:
     if not isinstance(request, dg.RunRequest):
         print(f"the sensor requested no run: {request}")
         return False
-    print(f"sensor: {request.tags}")
     job = definitions.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        run_config={"loggers": {"progress": {}}},
-        instance=instance,
-        raise_on_error=False,
-        asset_selection=list(request.asset_selection),
-        tags=request.tags,
-    )
-    return result.success and not handler.failed_checks
+    while request is not None:
+        print(f"run: {request.tags}")
+        result = job.execute_in_process(
+            run_config={"loggers": {"progress": {}}},
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=list(request.asset_selection),
+            tags=request.tags,
+        )
+        if not result.success or handler.failed_checks:
+            return False
+        context = dg.build_sensor_context(instance=instance, definitions=definitions)
+        followed = analysis_after_ingest(context)
+        request = (
+            next((r for r in followed if r.tags.get("sna/after") == result.run_id), None)
+            if isinstance(followed, list)
+            else None
+        )
+    return True
 
 
 def main(settings: Path, events: Path, dropped: bool = False) -> int:

@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from pipelines.partitions import run_tags
+from pipelines.partitions import follow_up_tags, run_tags
+from pipelines.refresh import RefreshResult, refresh
 from pipelines.resources import build_resources
 from pipelines.settings import Settings, load_settings
 from sources.demo import write_demo_county
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Run:
     settings: Settings
-    result: dg.ExecuteInProcessResult
+    result: RefreshResult
     demo_dir: Path
 
 
@@ -62,16 +63,26 @@ def write_settings(folder: Path, demo_dir: Path, **overrides: object) -> Path:
     return path
 
 
-def materialize(settings_path: Path) -> tuple[Settings, dg.ExecuteInProcessResult]:
+def materialize(
+    settings_path: Path, only: dg.AssetSelection | None = None
+) -> tuple[Settings, RefreshResult]:
+    """A whole refresh as `sna run` does it: the ingest run, then the analysis run (`only`:
+    those assets and their checks)."""
+    from pipelines.definitions import defs
+
     settings = load_settings(settings_path, base_dir=REPO)
-    result = dg.materialize(
-        all_definitions(),
-        resources=build_resources(settings),
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        tags=run_tags(settings),
-    )
-    return settings, result
+    assets, instance = all_definitions(), dg.DagsterInstance.ephemeral()
+    resources, graph = build_resources(settings), defs().resolve_asset_graph()
+    chosen = set(only.resolve(graph)) if only is not None else None
+
+    def execute(selection, tags, _run_id):
+        return dg.materialize(
+            assets, resources=resources, instance=instance, raise_on_error=False,
+            selection=[k for k in selection if chosen is None or k in chosen], tags=tags,
+        )  # fmt: skip
+
+    months = run_tags(settings)
+    return settings, refresh(execute, graph, months | follow_up_tags(months, settings.period))
 
 
 @pytest.fixture(scope="session")

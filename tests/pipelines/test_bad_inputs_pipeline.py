@@ -22,11 +22,10 @@ import yaml
 
 from pipelines.defs.classify.checks import unknown_offence_codes_below_threshold
 from pipelines.defs.ingest.assets import police_extract
-from pipelines.partitions import run_tags
 from pipelines.resources import build_resources
 from pipelines.settings import Settings, load_settings
 from tests.bad_inputs import load_cases
-from tests.pipelines.conftest import REPO, Run, all_definitions, materialize, write_settings
+from tests.pipelines.conftest import REPO, Run, materialize, write_settings
 from tests.pipelines.test_demo_pipeline import query
 from transforms.definition import normalise_code, reference_codes
 
@@ -66,18 +65,7 @@ def _run_with_extract(
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["inputs"]["police_extract"] = str(folder / "police" / "*.csv")
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    if selection is None:
-        settings, result = materialize(path)
-    else:
-        settings = load_settings(path, base_dir=REPO)
-        result = dg.materialize(
-            all_definitions(),
-            selection=selection,
-            resources=build_resources(settings),
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-            tags=run_tags(settings),
-        )
+    settings, result = materialize(path, selection)
     return FaultyRun(settings, result, files)
 
 
@@ -137,7 +125,7 @@ def test_a_date_in_2099_stops_the_run_before_anything_is_published(stopped: Faul
         "marts/published",
         "audit/runs",
     }
-    planned = {k.to_user_string() for k in stopped.result.job_def.asset_layer.selected_asset_keys}
+    planned = {k.to_user_string() for k in stopped.result.planned}
     assert skipped <= planned and not done & skipped  # planned, never run
     assert not stopped.settings.output_dir.exists()  # no out/2098-99/, no out/ at all
     tables = query(

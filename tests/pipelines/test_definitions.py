@@ -45,17 +45,22 @@ def test_annual_and_quarterly_schedules_run_in_london_time_and_start_stopped() -
     for schedule in schedules.values():
         assert schedule.execution_timezone == "Europe/London"
         assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
-        assert schedule.job_name == "sna_refresh"
+        assert schedule.job_name == "sna_ingest"
     # demo settings: financial years, so the SNA once March is published, and the other quarters
     assert schedules["annual_sna"].cron_schedule == "0 6 1 6 *"
     assert schedules["quarterly_monitoring"].cron_schedule == "0 6 1 3,9,12 *"
-    job = defs().resolve_job_def("sna_refresh")
+    # the ingest job and the analysis job between them hold every asset and check, once
+    ingest, analysis = (defs().resolve_job_def(n) for n in ("sna_ingest", "sna_analysis"))
     every_asset = defs().resolve_implicit_global_asset_job_def()
-    assert job.asset_layer.selected_asset_keys == every_asset.asset_layer.selected_asset_keys
-    assert (
-        job.asset_layer.asset_graph.asset_check_keys
-        == every_asset.asset_layer.asset_graph.asset_check_keys
-    )
+    keys = [job.asset_layer.selected_asset_keys for job in (ingest, analysis)]
+    assert keys[0] | keys[1] == every_asset.asset_layer.selected_asset_keys
+    assert not keys[0] & keys[1]
+    assert {k.to_user_string() for k in keys[0]} == {
+        "raw/police_extract", "raw/police_uk", "raw/ae_attendances", "raw/hes_admissions",
+        "raw/ambulance_callouts", "raw/asb_council",
+    }  # fmt: skip
+    checks = [job.asset_layer.asset_graph.asset_check_keys for job in (ingest, analysis)]
+    assert checks[0] | checks[1] == every_asset.asset_layer.asset_graph.asset_check_keys
 
 
 def test_calendar_years_move_the_annual_run_to_march(tmp_path, monkeypatch) -> None:
@@ -71,9 +76,15 @@ def test_calendar_years_move_the_annual_run_to_march(tmp_path, monkeypatch) -> N
 
 
 def test_a_schedule_tick_asks_for_the_whole_refresh_tagged_with_its_cadence() -> None:
+    """Every month the inputs hold, then (the analysis_after_ingest sensor) every year."""
     schedule = next(s for s in defs().schedules if s.name == "quarterly_monitoring")
     [request] = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
     assert request.tags["sna/cadence"] == "quarterly"
+    assert request.tags["sna/sync"] == "all" and request.tags["sna/follow"] == "analysis"
+    first, last = request.tags["sna/periods"].split("..")
+    assert first.endswith("-04-01") and last.endswith("-04-01") and first <= last
+    sensors = {s.name: s for s in defs().sensors}
+    assert sensors["analysis_after_ingest"].default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_every_mart_has_a_freshness_policy() -> None:

@@ -9,8 +9,9 @@ import dagster as dg
 import pytest
 import yaml
 
+from pipelines.defs.automation.sensors import analysis_after_ingest
 from pipelines.defs.drop.sensors import drop_folder
-from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.partitions import FOLLOW_TAG, PERIODS_TAG, RANGE_END_TAG, RANGE_START_TAG
 from pipelines.resources import SNASettings
 from tests.pipelines.conftest import REPO, write_settings
 
@@ -58,9 +59,22 @@ def test_a_dropped_month_is_filed_and_runs_its_partition_and_what_it_feeds(
     month = f"{month_dir.name}-01"
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (month, month)
     selected = {key.to_user_string() for key in request.asset_selection}
-    assert {"raw/police_uk", "core/incidents", "marts/sv_rates", "marts/published"} <= selected
-    assert "raw/police_extract" not in selected and "ref/population" not in selected
+    assert selected == {"raw/police_uk"}  # the month now; the analysis of its year after it
+    year = int(month[:4]) - (int(month[5:7]) < 4)
+    assert request.tags[PERIODS_TAG] == f"{year}-04-01..{year}-04-01"
+    assert request.tags[FOLLOW_TAG] == "analysis"
     assert (folder / "notes.csv").is_file()  # not recognised: left where it was
+
+    # Once that ingest run succeeded, the analysis of the month's financial year follows, once.
+    analysis = _follow(definitions, request)
+    assert (analysis.tags[RANGE_START_TAG], analysis.tags[RANGE_END_TAG]) == (
+        f"{year}-04-01",
+        f"{year}-04-01",
+    )
+    selected = {key.to_user_string() for key in analysis.asset_selection}
+    assert {"core/incidents", "marts/sv_rates", "marts/hotspots", "marts/published"} <= selected
+    assert not {"raw/police_uk", "raw/police_extract", "ref/population"} & selected
+    assert "sna/sync" not in analysis.tags  # only that year's rows are replaced
 
     # Nothing new: nothing runs. The same bytes dropped again give the same run key, which
     # Dagster runs once.
@@ -103,7 +117,24 @@ def test_a_reference_file_runs_what_it_feeds_without_months(
     request = _evaluate(definitions, sna)
 
     assert (folder / "population" / "mid-2022 estimates.csv").is_file()
-    assert RANGE_START_TAG not in request.tags
+    # one run, no months: every year the inputs hold, each rebuilt whole
+    assert request.tags[RANGE_START_TAG].endswith("-04-01") and request.tags["sna/sync"] == "all"
     selected = {key.to_user_string() for key in request.asset_selection}
-    assert {"ref/population", "ref/lsoa_population", "marts/sv_rates"} <= selected
+    assert {"ref/population", "ref/lsoa_population", "core/incidents", "marts/sv_rates"} <= selected
     assert not {"raw/police_uk", "raw/police_extract"} & selected
+
+
+def _follow(definitions: dg.Definitions, ingest: dg.RunRequest) -> dg.RunRequest:
+    """What analysis_after_ingest asks for once the ingest run `ingest` succeeded (and nothing
+    for a run that failed, or the second time round: the run key)."""
+    instance = dg.DagsterInstance.ephemeral()
+    for status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS):
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="__ASSET_JOB", tags=ingest.tags, status=status,
+                asset_selection=frozenset(ingest.asset_selection),
+            )
+        )  # fmt: skip
+    context = dg.build_sensor_context(instance=instance, definitions=definitions)
+    [request] = analysis_after_ingest(context)
+    return request

@@ -11,10 +11,16 @@ about four weeks after it ends:
 The annual run takes the place of the monitoring run for the year's last quarter, so the two never
 queue behind each other. Both refresh every asset (the whole SNA is minutes on one county); the
 `sna/cadence` tag says which one a run was.
+
+A refresh is two runs, because a run carries one partition range (`pipelines/refresh.py`): the
+schedule starts the ingest of every month the inputs hold (`sna_ingest`), and the
+`analysis_after_ingest` sensor follows it with the analysis of every year (`sna_analysis`).
 """
 
 import dagster as dg
 
+from pipelines.defs.automation.jobs import analysis_job, ingest_job
+from pipelines.partitions import FOLLOW_TAG, follow_up_tags, run_tags
 from pipelines.settings import load_settings
 
 TIMEZONE = "Europe/London"
@@ -25,31 +31,36 @@ CRONS = {
     "calendar_year": ("0 6 1 3 *", "0 6 1 6,9,12 *"),
 }
 
-refresh_job = dg.define_asset_job(
-    "sna_refresh",
-    selection=dg.AssetSelection.all(),
-    description="Every asset and check of the SNA, as `sna run` runs them.",
-)
-
 
 def refresh_schedule(name: str, cron: str, cadence: str, description: str) -> dg.ScheduleDefinition:
-    """A stopped schedule of the whole refresh in London time, its runs tagged with the cadence."""
-    return dg.ScheduleDefinition(
+    """A stopped schedule of the whole refresh in London time, its runs tagged with the cadence:
+    the ingest of every month the inputs hold, followed by the analysis of every year."""
+
+    @dg.schedule(
         name=name,
         cron_schedule=cron,
         execution_timezone=TIMEZONE,
-        target=refresh_job,
-        tags={CADENCE_TAG: cadence},
+        job=ingest_job,
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=description,
     )
+    def _refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        settings = load_settings()
+        months = run_tags(settings)
+        return dg.RunRequest(
+            tags=months
+            | follow_up_tags(months, settings.period)
+            | {FOLLOW_TAG: "analysis", CADENCE_TAG: cadence}
+        )
+
+    return _refresh
 
 
 @dg.definitions
 def schedules() -> dg.Definitions:
     annual, quarterly = CRONS[load_settings().period]
     return dg.Definitions(
-        jobs=[refresh_job],
+        jobs=[ingest_job, analysis_job],
         schedules=[
             refresh_schedule(
                 "annual_sna",

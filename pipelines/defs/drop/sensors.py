@@ -1,17 +1,32 @@
 """A sensor on the drop folder: each dropped file recognised by its header, filed where the
-settings read it, and one run launched for the inputs and months the files touch.
+settings read it, and the runs launched for the inputs and months the files touch.
 
 Stopped by default: it moves files, so the analyst turns it on (`make ui`, Automation). The
 run key is the files' sha256s, so a file is processed once; dropping the same bytes again
-starts nothing. Logic lives in `pipelines/drop.py`.
+starts nothing. Monthly inputs start an ingest run over their months, tagged so that the
+`analysis_after_ingest` sensor follows it with the analysis of the years those months fall in
+(one run cannot hold both partitionings: `pipelines/refresh.py`); reference files start one run
+of everything they feed, every year rebuilt. Logic lives in `pipelines/drop.py`.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.defs.automation.jobs import analysis_job, ingest_job
 from pipelines.drop import examine, file_away, plan, waiting
-from pipelines.partitions import MONTHLY, is_monthly, month_key, range_tags, whole_range_tags
+from pipelines.partitions import (
+    FOLLOW_TAG,
+    MONTHLY,
+    analysis_tags,
+    follow_up_tags,
+    is_monthly,
+    month_key,
+    range_tags,
+    run_tags,
+    whole_range_tags,
+)
+from pipelines.refresh import INPUTS_TAG, analysis_selection
 from pipelines.resources import SNASettings
 from sources.registry import BY_KEY
 
@@ -20,7 +35,7 @@ from sources.registry import BY_KEY
     name="drop_folder",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    target=dg.AssetSelection.all(),
+    jobs=[ingest_job, analysis_job],
     description="Recognises files dropped in the settings' drop_dir (default data/drop/), files"
     " them under drop_dir/<input>/ and runs the SNA for the inputs and months they touch.",
 )
@@ -38,19 +53,27 @@ def drop_folder(context: dg.SensorEvaluationContext, sna: SNASettings):
     for item in examined:
         if item.problem is None:
             context.log.info(f"{item.path}: {item.recognised.key} -> {file_away(item)}")
-    keys = [BY_KEY[key] for key in run.inputs]
-    selection = dg.AssetSelection.assets(*(spec.table.split(".") for spec in keys)).downstream()
-    assets = selection.resolve(context.repository_def.asset_graph)
-    tags = {"sna/trigger": "drop_folder", "sna/inputs": ",".join(run.inputs)}
-    if any(is_monthly(spec) for spec in keys):
-        tags |= _month_range(run.months)
-    else:  # reference files: everything they feed, which needs no month
-        assets = {
-            key
-            for key in assets
-            if context.repository_def.assets_defs_by_key[key].partitions_def is None
-        }
-    return dg.RunRequest(run_key=run.run_key, asset_selection=sorted(assets), tags=tags)
+    specs = [BY_KEY[key] for key in run.inputs]
+    dropped = [dg.AssetKey(spec.table.split(".")) for spec in specs]
+    tags = {"sna/trigger": "drop_folder", INPUTS_TAG: ",".join(run.inputs)}
+    if any(is_monthly(spec) for spec in specs):  # the inputs now; their years after
+        months = _month_range(run.months)
+        tags |= months | follow_up_tags(months, settings.period) | {FOLLOW_TAG: "analysis"}
+        monthly = sorted(k for k, spec in zip(dropped, specs, strict=True) if is_monthly(spec))
+        return dg.RunRequest(
+            run_key=run.run_key, job_name=ingest_job.name, asset_selection=monthly, tags=tags
+        )
+    # reference files: everything they feed, every year rebuilt (a boundary or population file
+    # changes every year's rates)
+    graph = context.repository_def.asset_graph
+    months = run_tags(settings)  # every month the inputs hold, synced whole
+    every_year = analysis_tags(months | follow_up_tags(months, settings.period))
+    return dg.RunRequest(
+        run_key=run.run_key,
+        job_name=analysis_job.name,
+        asset_selection=analysis_selection(graph, dropped, whole=False),
+        tags=tags | every_year,
+    )
 
 
 def _month_range(months) -> dict[str, str]:

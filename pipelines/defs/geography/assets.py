@@ -8,14 +8,21 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.classify.assets import incidents
+from pipelines.defs.classify.assets import (
+    CLASSIFY_DEPS,
+    INCIDENTS,
+    classify,
+    incidents_metadata,
+)
 from pipelines.defs.reference.assets import deprivation, lsoa, lsoa_vintage_lookup, population
 from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
+from pipelines.partitions import periods_def, periods_of_run
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
 from transforms.coverage import COVERAGE_TABLE, build_geography_coverage
-from transforms.db import read_table
+from transforms.db import read_table, replace_periods, table_exists
+from transforms.definition import load_definition
 from transforms.geography import (
     convert_deprivation,
     convert_population,
@@ -24,6 +31,8 @@ from transforms.geography import (
 from transforms.rates import population_year
 
 VINTAGE_LOOKUP = "ref.lsoa_vintage_lookup"
+PLACEMENT = dg.AssetKey(["core", "incident_placement"])
+STAGED = "temp.incidents_staged"  # a refresh's years, classified and placed before the swap
 
 
 def analysis_vintage_of(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -101,19 +110,38 @@ def lsoa_deprivation(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materialize
     )
 
 
-@dg.asset(
-    key=["core", "incident_placement"],
-    group_name="geography",
-    kinds={"duckdb"},
-    deps=[incidents, lsoa, lsoa_vintage_lookup, lsoa_population],
+@dg.multi_asset(
+    name="core__incidents",  # the step key core/incidents always had
+    specs=[
+        dg.AssetSpec(INCIDENTS, group_name="classify", kinds={"duckdb"}, deps=CLASSIFY_DEPS),
+        dg.AssetSpec(
+            PLACEMENT,
+            group_name="geography",
+            kinds={"duckdb"},
+            deps=[INCIDENTS, lsoa, lsoa_vintage_lookup, lsoa_population],
+        ),
+    ],
+    partitions_def=periods_def(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Every incident on the analysis geography: rewrites core.incidents so `lsoa_code` is the
-    study-area LSOA (NULL outside it), keeping `lsoa_code_recorded`, `lsoa_vintage_recorded` and
-    `placement` (how: code, lookup_*, coordinates, outside_area, unmatched_code, no_location,
-    postcode_sector_only)."""
+def incidents(context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource):
+    """core.incidents for the run's periods: every record classified under the local definition
+    (core/incidents), then placed on the analysis geography (core/incident_placement): `lsoa_code`
+    becomes the study-area LSOA (NULL outside it), keeping `lsoa_code_recorded`,
+    `lsoa_vintage_recorded` and `placement` (how: code, lookup_*, coordinates, outside_area,
+    unmatched_code, no_location, postcode_sector_only).
+
+    A refresh of some years classifies and places only their incidents in a staging table, then
+    swaps them for those years' rows in one transaction: the other years keep their rows, and
+    the table is never half written. `sna run` rebuilds the whole table in place."""
     settings = sna.load()
+    definition = load_definition(settings.definition)
+    periods = periods_of_run(context, settings.period)
+    table = "core.incidents" if periods is None else STAGED
     with duckdb.get_connection() as con:
+        if periods is not None:
+            same_definition(con, definition.id)
+        classify(con, settings, definition, periods, table)
         vintage = analysis_vintage_of(con)
         year = denominator_year(con, settings)
         con.execute(
@@ -121,18 +149,21 @@ def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materiali
             f" FROM ref.lsoa_population WHERE year = {int(year)} GROUP BY lsoa_code"
         )
         summary = place_incidents(
-            con,
-            "core.incidents",
-            vintage=vintage,
-            lookup=vintage_lookup(settings),
-            population="_people",
+            con, table, vintage=vintage, lookup=vintage_lookup(settings), population="_people"
         )
+        if periods is not None:
+            replace_periods(con, "core.incidents", f"SELECT * FROM {STAGED}", periods)
+            con.execute(f"DROP TABLE {STAGED}")
+        classified = incidents_metadata(con, definition)
     by_method = summary.pivot_table(
         index=["source", "placement"], columns="period", values="incidents", aggfunc="sum"
     )
-    return dg.MaterializeResult(
+    rebuilt = {"periods_rebuilt": "all" if periods is None else ", ".join(periods)}
+    yield dg.MaterializeResult(asset_key=INCIDENTS, metadata=classified | rebuilt)
+    yield dg.MaterializeResult(
+        asset_key=PLACEMENT,
         metadata={
-            "dagster/row_count": int(summary["incidents"].sum()),
+            "dagster/row_count": classified["dagster/row_count"],
             "table": "core.incidents",
             "lsoa_vintage": vintage or "not stated",
             "lookup_given": vintage_lookup(settings) is not None,
@@ -141,7 +172,30 @@ def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materiali
                 by_method.fillna(0).astype("int64").to_markdown()
             ),
         }
+        | rebuilt,
     )
+
+
+def same_definition(con: duckdb.DuckDBPyConnection, definition_id: str) -> None:
+    """A refresh of some years must classify them as the other years were: stop when
+    core.incidents was built under another definition, naming both."""
+    if not table_exists(con, "core.incidents"):
+        return
+    held = [
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT definition_id FROM core.incidents WHERE definition_id <> ?",
+            [definition_id],
+        ).fetchall()
+    ]
+    if held:
+        raise ValueError(
+            f"core.incidents holds years classified under {', '.join(held)}, but the settings now"
+            f" name {definition_id}: run `sna run` to rebuild every year under one definition"
+        )
+
+
+incident_placement = PLACEMENT
 
 
 @dg.asset(
@@ -149,7 +203,7 @@ def incident_placement(sna: SNASettings, duckdb: DuckDBResource) -> dg.Materiali
     freshness_policy=MARTS_FRESHNESS,
     group_name="geography",
     kinds={"duckdb"},
-    deps=[incident_placement, lsoa],
+    deps=[PLACEMENT, lsoa],
 )
 def geography_coverage(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Incidents inside the area, outside it, or with no LSOA, per source, period and placement

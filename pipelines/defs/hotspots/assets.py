@@ -1,7 +1,5 @@
 """Where serious violence concentrates: area and point hotspots, emerging hotspots, concentration."""
 
-from __future__ import annotations
-
 import time
 
 import dagster as dg
@@ -14,10 +12,11 @@ from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import lsoa
 from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table, table_metadata
+from pipelines.partitions import periods_def, periods_of_run
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
 from transforms.concentration import concentration_tables
-from transforms.db import read_geotable, read_table, registered, transaction, write_table
+from transforms.db import read_geotable, read_table, write_periods, write_table
 from transforms.emerging import emerging_hotspots as compute_emerging
 from transforms.grid import grid_hotspots
 from transforms.hotspots import HEADLINE, area_hotspots
@@ -44,12 +43,18 @@ def analysed_measures(con: duckdb.DuckDBPyConnection, settings: Settings) -> tup
     return [m for m in wanted if m in present], [m for m in wanted if m not in present]
 
 
-def source_rates(con: duckdb.DuckDBPyConnection, settings: Settings, measures: list):
-    """LSOA and ward rows of build.sv_rates for the run's source and the analysed measures."""
+def source_rates(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    measures: list,
+    periods: list[str] | None = None,
+):
+    """LSOA and ward rows of build.sv_rates for the run's source and the analysed measures (and
+    only `periods`, when given)."""
     return con.execute(
         "SELECT * FROM build.sv_rates WHERE source = ? AND area_level IN ('lsoa', 'ward')"
-        " AND list_contains(?, measure)",
-        [settings.rates_source, measures],
+        " AND list_contains(?, measure) AND (? OR list_contains(?, period))",
+        [settings.rates_source, measures, periods is None, periods or []],
     ).df()
 
 
@@ -59,15 +64,21 @@ def source_rates(con: duckdb.DuckDBPyConnection, settings: Settings, measures: l
     group_name="hotspots",
     kinds={"duckdb"},
     deps=[sv_rates, lsoa],
+    partitions_def=periods_def(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def hotspots(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def hotspots(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """Getis-Ord Gi* (as ArcGIS) and Local Moran's I per LSOA and ward, on rates and counts,
-    with Benjamini-Hochberg FDR bins: where serious violence clusters."""
+    with Benjamini-Hochberg FDR bins: where serious violence clusters. Each period is tested on
+    its own, so a refresh of some years replaces only their rows."""
     settings = sna.load()
+    periods = periods_of_run(context, settings.period)
     started = time.perf_counter()
     with duckdb.get_connection() as con:
         measures, missing = analysed_measures(con, settings)
-        rates = source_rates(con, settings, measures)
+        rates = source_rates(con, settings, measures, periods)
         areas = read_geotable(con, "ref.lsoa")
         table = area_hotspots(
             rates,
@@ -76,7 +87,7 @@ def hotspots(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             permutations=settings.hotspot_permutations,
             seed=settings.hotspot_seed,
         )
-        write_table(con, "build.hotspots", table)
+        write_periods(con, {"build.hotspots": table}, periods)
     lsoa_rates = table[
         (table["area_level"] == "lsoa")
         & (table["value_type"] == "rate_per_1000")
@@ -95,6 +106,7 @@ def hotspots(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             table,
             "build.hotspots",
             measures=", ".join(measures),
+            periods_rebuilt="all" if periods is None else ", ".join(periods),
             measures_not_available=", ".join(missing) or "none",
             permutations=settings.hotspot_permutations,
             seed=settings.hotspot_seed,
@@ -193,20 +205,22 @@ def emerging_hotspots(duckdb: DuckDBResource) -> dg.MaterializeResult:
             kinds={"duckdb"},
             deps=[sv_rates],
         ),
-    ]
+    ],
+    partitions_def=periods_def(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def concentration(sna: SNASettings, duckdb: DuckDBResource):
+def concentration(context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource):
     """Share of serious violence in the top 1/5/10/20% of LSOAs against their share of residents
-    and land; Lorenz curve; Gini, generalised Gini and a random-allocation baseline."""
+    and land; Lorenz curve; Gini, generalised Gini and a random-allocation baseline. Per period:
+    a refresh of some years replaces only their rows."""
     settings = sna.load()
+    periods = periods_of_run(context, settings.period)
     with duckdb.get_connection() as con:
         measures, _ = analysed_measures(con, settings)
-        rates = source_rates(con, settings, measures)
+        rates = source_rates(con, settings, measures, periods)
         areas = con.execute("SELECT lsoa_code, area_km2 FROM ref.lsoa").df()
         shares, lorenz = concentration_tables(rates, areas, measures, seed=settings.hotspot_seed)
-        with transaction(con), registered(con, _shares=shares, _lorenz=lorenz):
-            con.execute("CREATE OR REPLACE TABLE build.concentration AS SELECT * FROM _shares")
-            con.execute("CREATE OR REPLACE TABLE build.lorenz_curve AS SELECT * FROM _lorenz")
+        write_periods(con, {"build.concentration": shares, "build.lorenz_curve": lorenz}, periods)
     headline = shares[shares["measure"] == HEADLINE]
     yield dg.MaterializeResult(
         asset_key=["marts", "concentration"],

@@ -7,9 +7,11 @@ from pipelines.defs.geography.assets import incident_placement, lsoa_population
 from pipelines.defs.reference.assets import lsoa
 from pipelines.freshness import MARTS_FRESHNESS
 from pipelines.metadata import md_table
+from pipelines.partitions import periods_def, periods_of_run
 from pipelines.resources import SNASettings
 from pipelines.settings import PROJECT_ROOT
 from transforms.comparators import england_benchmarks, load_comparators, run_basis
+from transforms.db import replace_periods
 from transforms.definition import load_definition
 from transforms.periods import describe_months
 from transforms.rates import build_sv_rates, population_year
@@ -23,12 +25,18 @@ COMPARATORS_CSV = PROJECT_ROOT / "config" / "reference" / "comparators.csv"
     group_name="rates",
     kinds={"duckdb"},
     deps=[incident_placement, lsoa, lsoa_population],
+    partitions_def=periods_def(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def sv_rates(
+    context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """Counts, rates per 1,000 and CIs for LSOA, ward, district and county, every period and
     measure; each row says which months its period covers, how its population reached the
-    analysis LSOAs and which England comparator it was judged against."""
+    analysis LSOAs and which England comparator it was judged against. A refresh of some years
+    replaces only their rows."""
     settings = sna.load()
+    periods = periods_of_run(context, settings.period)
     definition = load_definition(settings.definition)
     source = settings.rates_source
     with duckdb.get_connection() as con:
@@ -55,7 +63,11 @@ def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             england_rates=england,
             england_notes=notes,
             period_months=described,
+            periods=periods,
+            table="temp._rates",
         )
+        replace_periods(con, "build.sv_rates", "SELECT * FROM _rates", periods)
+        con.execute("DROP TABLE _rates")
         rows = int(con.execute("SELECT count(*) FROM build.sv_rates").fetchone()[0])
         measures = [
             m
@@ -75,6 +87,7 @@ def sv_rates(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
             "source": source,
             "population_year": year,
             "definition_id": definition.id,
+            "periods_rebuilt": "all" if periods is None else ", ".join(periods),
             "measures": ", ".join(measures),
             "county_headline": md_table(county),
         }
