@@ -57,6 +57,7 @@ UNITS = {
     "gi_bin": "-3..3: cold/hot spot at 99/95/90% after FDR; 0 not significant",
     "share_of_incidents": "share (0-1) of the period's offences",
 }
+SHEET_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
 HEADER_FILL = PatternFill("solid", fgColor="DDE3EE")
 
 
@@ -127,10 +128,15 @@ def write_workbook(
     contents.append(
         [_cell(contents, "Notes"), _cell(contents, "Units, notes and disclosure rules")]
     )
+    too_long = {name for name, table in tables.items() if len(table) > SHEET_ROWS}
     for name in tables:
-        contents.append(
-            [_cell(contents, names[name]), _cell(contents, DESCRIPTIONS.get(name, name))]
-        )
+        what = DESCRIPTIONS.get(name, name)
+        if name in too_long:
+            what += (
+                f". NOT IN THIS WORKBOOK: {len(tables[name]):,} rows, more than a sheet holds"
+                f" ({SHEET_ROWS:,}); see {name}.csv"
+            )
+        contents.append([_cell(contents, names[name]), _cell(contents, what)])
     notes_ws = wb.create_sheet("Notes")
     notes_ws.column_dimensions["A"].width = 24
     notes_ws.column_dimensions["B"].width = 100
@@ -152,6 +158,8 @@ def write_workbook(
     for column, unit in UNITS.items():
         notes_ws.append([_cell(notes_ws, column), _cell(notes_ws, unit)])
     for name, table in tables.items():
+        if name in too_long:
+            continue
         ws = wb.create_sheet(names[name])
         ws.freeze_panes = "A2"
         for i, column in enumerate(table.columns):

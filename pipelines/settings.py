@@ -105,6 +105,7 @@ class _SettingsFile(BaseModel):
     risk_include_crime_domain: bool = False
     risk_model_terms: list[str] = list(DEFAULT_MODEL_TERMS)
     duckdb_memory_gb: float | None = Field(default=None, gt=0)
+    district_packs: bool = True
     inputs: _Inputs
     database: str
     output_dir: str
@@ -163,6 +164,9 @@ class Settings:
     # DuckDB's memory limit; beyond it sorts, joins and aggregates spill to <database>.tmp/.
     # None: DUCKDB_DEFAULT_MEMORY_GB or 40% of this machine's memory, whichever is smaller.
     duckdb_memory_gb: float | None = None
+    # A map pack per district as well as the whole area's (false: the whole area's only, as a
+    # national or regional run wants: England and Wales has 331 districts).
+    district_packs: bool = True
 
     @property
     def duckdb_memory_limit(self) -> str:
@@ -194,6 +198,7 @@ _MESSAGES = {
     "hotspot_permutations": "'hotspot_permutations' must be a whole number >= 0",
     "hotspot_seed": "'hotspot_seed' must be a whole number >= 0",
     "hotspot_grid_cell_m": "'hotspot_grid_cell_m' must be a whole number of metres >= 10",
+    "district_packs": "'district_packs' must be true or false",
     "risk_include_crime_domain": "'risk_include_crime_domain' must be true or false",
     "hotspot_measures": "'hotspot_measures' must be a list of measure names",
     "risk_model_terms": "'risk_model_terms' must be a list of factor or domain names",
@@ -279,4 +284,5 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         risk_include_crime_domain=parsed.risk_include_crime_domain,
         risk_model_terms=tuple(parsed.risk_model_terms),
         duckdb_memory_gb=parsed.duckdb_memory_gb,
+        district_packs=parsed.district_packs,
     )
