@@ -21,6 +21,11 @@ every cell that touches the study area, empty cells included. Rules, so two runs
   thumb made spatial), h = 0.9 * min(SD, sqrt(1 / ln 2) * Dm) * n^-0.2, with SD the standard
   distance of the points and Dm their median distance from the mean centre, and never less than
   one cell. Density near the coast or the county edge is not edge-corrected.
+
+At national scale (England and Wales: about 955,000 cells of 400 m, 2.8 million located
+incidents a year) nothing is held per incident: DuckDB hands over each distinct location with its
+incident count, cells are found one district at a time, Gi* is computed on the sparse adjacency
+and the KDE a block of cells at a time, and the table is written a period at a time.
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def hotspot_grid(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResu
             else "min(sfhotspot 1/50 side, 10th-percentile LSOA side, 1 km)",
             "cells": len(cells),
             "per_period": md_table(per_period),
-            "located_points": int(per_period["points"].sum()),
+            "points_in_cells": int(per_period["points"].sum()),
             "seconds": round(time.perf_counter() - started, 1),
         }
     )
