@@ -437,7 +437,8 @@ def reconciliation(database: Path, events: list[dict[str, Any]], files: dict[str
     """Issue 5 item 8, as evidence: every input's `_reconciles` check passed in this run (from the
     run's own check events); per police file, the lines the harness counts from the bytes equal
     the records stored + rejected + blank lines; and in marts.sv_rates the county row is the sum
-    of its LSOAs for every source, period and measure."""
+    of its LSOAs for every source, period and measure. When the run stopped before publishing,
+    build.sv_rates (the table publish would copy) is read instead, and `rates_table` says so."""
     import duckdb
     import pandas as pd
 
@@ -455,6 +456,11 @@ def reconciliation(database: Path, events: list[dict[str, Any]], files: dict[str
     except duckdb.Error as exc:
         return {"checked": False, "reason": f"{type(exc).__name__}: {exc}"}
     try:
+        published = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"
+            " AND table_name = 'sv_rates'"
+        ).fetchone()[0]
+        rates = "marts.sv_rates" if published else "build.sv_rates"
         con.register("_harness", lines)
         files_off = con.execute(
             """
@@ -477,27 +483,28 @@ def reconciliation(database: Path, events: list[dict[str, Any]], files: dict[str
             """
         ).df()
         county_off = con.execute(
-            """
+            f"""
             WITH lsoas AS (
                 SELECT source, period, measure, sum(count) AS lsoa_sum, count(*) AS lsoas
-                FROM marts.sv_rates WHERE area_level = 'lsoa' GROUP BY ALL
+                FROM {rates} WHERE area_level = 'lsoa' GROUP BY ALL
             ), county AS (
                 SELECT source, period, measure, count AS county_count
-                FROM marts.sv_rates WHERE area_level = 'county'
+                FROM {rates} WHERE area_level = 'county'
             )
             SELECT * FROM county FULL JOIN lsoas USING (source, period, measure)
             WHERE county_count IS DISTINCT FROM lsoa_sum
             """
         ).df()
-        rows = con.execute(
-            "SELECT count(*) FROM marts.sv_rates WHERE area_level = 'county'"
-        ).fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM {rates} WHERE area_level = 'county'").fetchone()[
+            0
+        ]
     except duckdb.Error as exc:
         return {"checked": False, "reason": f"{type(exc).__name__}: {exc}"}
     finally:
         con.close()
     return {
         "checked": True,
+        "rates_table": rates,
         "reconcile_checks": len(checks),
         "reconcile_checks_failed": sorted(e["check"] for e in checks if not e["passed"]),
         "police_files": len(lines),

@@ -150,6 +150,14 @@ def test_item_8_fails_on_a_lost_line_a_failed_check_or_a_county_not_its_lsoas(tm
     assert rec["checked"] and not rec["holds"]
     assert [f["harness_lines"] for f in rec["police_files_not_reconciling"]] == [3]
     assert [r["measure"] for r in rec["county_rows_not_sum_of_lsoas"]] == ["knife"]
+    assert rec["rates_table"] == "marts.sv_rates"
+    con = duckdb.connect(str(tmp_path / "sna.duckdb"))  # a run stopped before publishing
+    con.execute("CREATE SCHEMA build; CREATE TABLE build.sv_rates AS FROM marts.sv_rates")
+    con.execute("DROP TABLE marts.sv_rates")
+    con.close()
+    rec = reconciliation(tmp_path / "sna.duckdb", checks, {"police_extract": [extract]})
+    assert rec["rates_table"] == "build.sv_rates" and not rec["holds"]
+    assert [r["measure"] for r in rec["county_rows_not_sum_of_lsoas"]] == ["knife"]
     failed = [{**checks[0], "passed": False}]
     rec = reconciliation(tmp_path / "sna.duckdb", failed, {})
     assert rec["reconcile_checks_failed"] == ["police_extract_reconciles"] and not rec["holds"]
