@@ -175,3 +175,93 @@ def correlation_chart(ax, correlations: pd.DataFrame) -> None:
     ax.set_xticks([-1, -0.5, 0, 0.5, 1])
     ax.set_xlabel("Spearman correlation with the LSOA rate (95% CI)")
     ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+
+
+# One style per series, told apart by line and marker as well as colour, so the chart reads in
+# greyscale print: solid with filled circles, dashed with squares, dotted with triangles, dash-dot
+# with diamonds.
+SERIES_STYLES = (
+    ("#1f3b73", "-", "o"),
+    ("#d95f02", "--", "s"),
+    ("#4d4d4d", ":", "^"),
+    ("#7b3294", "-.", "D"),
+)
+SUPPRESSED_MARK = "x"
+SUPPRESSED_LABEL = "x on the axis: suppressed (small number), not plotted"
+
+
+def success_chart(
+    ax,
+    rows: pd.DataFrame,
+    *,
+    periods: list[str],
+    series: list[tuple[str, str, str]],
+    value: str,
+    infos: Mapping[str, PeriodInfo],
+) -> bool:
+    """A small line chart of one success measure by period, from PUBLISHED rows only.
+
+    rows: `success_measures` rows of one area as the audience may see them (`suppressed` marks a
+    hidden count; its rate and CI are already blank). series: (measure, victims, label) per line.
+    value: "rate" (with 95% CI whiskers) or "count". Complete years are joined; a part year is a
+    hollow, unjoined point. A suppressed value is never plotted: the line has a gap there and an
+    x sits on the axis. Nothing prints a value (no data labels): the numbers live in the tables,
+    which the disclosure checker re-reads. Returns whether any point was suppressed.
+    """
+    complete = np.array([infos.get(p, PeriodInfo(p, 12)).complete for p in periods])
+    hidden_any = False
+    top = 0.0
+    width = min(0.3, 0.12 * len(series))
+    for i, (measure, victims, label) in enumerate(series):
+        colour, style, marker = SERIES_STYLES[i % len(SERIES_STYLES)]
+        s = rows[(rows["measure"] == measure) & (rows["victims"] == victims)]
+        s = s.drop_duplicates("period").set_index(s["period"].astype(str)).reindex(periods)
+        hidden = s["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        # never plot a suppressed value, whatever the frame holds
+        y = np.where(hidden, np.nan, _floats(s[value]))
+        xs = np.arange(len(periods)) + (i - (len(series) - 1) / 2) * width / max(len(series), 1)
+        ax.plot(
+            xs,
+            np.where(complete, y, np.nan),
+            color=colour,
+            ls=style,
+            lw=1.6,
+            zorder=2,
+            clip_on=False,
+        )
+        err = None
+        if value == "rate":
+            lo = np.where(hidden, np.nan, _floats(s["ci_lower"]))
+            hi = np.where(hidden, np.nan, _floats(s["ci_upper"]))
+            err = np.vstack([y - lo, hi - y])
+            top = max(top, np.nanmax(hi, initial=0.0))
+        top = max(top, np.nanmax(y, initial=0.0))
+        for mask, face in ((complete, colour), (~complete, "white")):
+            if not np.isfinite(y[mask]).any():
+                continue
+            ax.errorbar(xs[mask], y[mask], yerr=None if err is None else err[:, mask], fmt=marker,
+                        color=colour, mfc=face, mec=colour, ms=5, capsize=2.5, elinewidth=0.9,
+                        zorder=3, clip_on=False)  # fmt: skip
+        ax.plot([], [], color=colour, ls=style, marker=marker, ms=5, lw=1.6, label=label)
+        if hidden.any():
+            hidden_any = True
+            ax.plot(xs[hidden], np.full(hidden.sum(), 0.03), SUPPRESSED_MARK, color=colour,
+                    ms=7, mew=1.6, transform=ax.get_xaxis_transform(), clip_on=False,
+                    zorder=4)  # fmt: skip
+    if hidden_any:
+        ax.plot([], [], SUPPRESSED_MARK, color="#333333", ms=7, mew=1.6, label=SUPPRESSED_LABEL)
+    ticks = [
+        p if infos.get(p, PeriodInfo(p, 12)).complete else f"{p}\n({infos[p].months} months)"
+        for p in periods
+    ]
+    ax.set_xticks(range(len(periods)), ticks)
+    ax.set_xlim(-0.5, len(periods) - 0.5)
+    ax.set_ylim(0, top * 1.12 if top > 0 else 1)
+    if value == "count":
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", color="#e6e6e6", lw=0.6)
+    return hidden_any
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

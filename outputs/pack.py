@@ -1,8 +1,9 @@
 """The map pack: one A4 landscape PDF per area (the county and each district) and period.
 
 Pages: cover; key findings; rate choropleth with insets; hotspot map; trend; priorities and
-success measures; rates by district (or ward); top LSOAs; risk factors and deprivation; methods;
-data sources. A section whose table this run did not build shows a plain "not available" panel.
+success measures; the success measures by year (small line charts); rates by district (or ward);
+top LSOAs; risk factors and deprivation; methods; data sources. A section whose table this run
+did not build shows a plain "not available" panel.
 
 Everything drawn comes from published (disclosure-controlled) frames, except the deprivation
 profile, which is a chart without printed numbers. Pure: data in, a PDF out.
@@ -53,7 +54,7 @@ from outputs.style import (
     wrap,
 )
 from outputs.tables import atomic_path
-from transforms.disclosure import AudienceRules, pdf_count_header
+from transforms.disclosure import AudienceRules, describe_rules, pdf_count_header
 from transforms.priorities import PRIORITIES as PRIORITY_MEASURES
 
 PRIORITIES = {
@@ -213,6 +214,7 @@ def render_pack(data: PackData, area: Area, period: str, path: str | Path) -> Pa
             _map_page(ctx, "hotspots"),
             _trend(ctx),
             _priorities(ctx),
+            _success_trends(ctx),
             *_areas_table(ctx),
             _top_lsoas(ctx),
             _risk(ctx),
@@ -702,6 +704,92 @@ def _priorities(ctx: _Context) -> Figure:
     draw_table(fig, 0.03, 0.44, [0.33, 0.07, 0.07, 0.07, 0.13, 0.12, 0.07, 0.06],
                ["Measure", "Victims", "Source", "Count", "Rate", "95% CI", "Previous", "Change"],
                rows, align=["left", "left", "left"] + ["right"] * 5, fontsize=8.5)  # fmt: skip
+    return fig
+
+
+# One small chart per statutory success measure: (title, what is plotted, source line, series of
+# (measure, victims, legend label)). Homicides are few, so they are shown as counts.
+SUCCESS_CHARTS = (
+    (
+        "Hospital admissions for assault by a sharp object (X99)",
+        "rate",
+        "Source: HES admitted patient care, ICD-10 X99 in any position; by the patient's home LSOA.",
+        (("knife_admissions", "all", "All ages"),
+         ("knife_admissions", "under_25", "Aged under 25 (per residents under 25)")),
+    ),
+    (
+        "Police-recorded knife- or sharp-object-enabled serious violence",
+        "rate",
+        "Source: force crime extract, knife flag, local definition of serious violence.",
+        (("knife_enabled_serious_violence", "all", "All victims"),
+         ("knife_enabled_serious_violence", "under_25",
+          "Victims under 25 (per residents under 25)")),
+    ),
+    (
+        "Homicides (police-recorded)",
+        "count",
+        "Source: force crime extract, homicide category (not the Home Office Homicide Index).",
+        (("homicide", "all", "All homicides"), ("homicide_knife", "all", "Knife or sharp object"),
+         ("homicide_non_domestic", "all", "Non-domestic"),
+         ("homicide", "under_25", "Victims under 25")),
+    ),
+)  # fmt: skip
+
+
+def _success_trends(ctx: _Context) -> Figure:
+    """The three statutory success measures by year for the pack's area, one small line chart each,
+    drawn from the published (suppressed and rounded) rows: a suppressed year is a gap with an x."""
+    data = ctx.data
+    fig = ctx.page(
+        f"Success measures by year: {ctx.area.name}",
+        f"The three statutory success measures, each year up to {ctx.period}, as published",
+    )
+    success = data.table("success_measures")
+    if success is None:
+        not_available(fig, (0.03, 0.2, 0.97, BODY_TOP - 0.04), "",
+                      data.why_missing("success_measures"))  # fmt: skip
+        return fig
+    mine = success[
+        (success["area_level"] == ctx.area.level)
+        & (success["area_code"] == ctx.area.code)
+        & (success["period"].astype(str) <= ctx.period)
+    ]
+    mine = mine.assign(period=mine["period"].astype(str), suppressed=mine.get("suppressed", False))
+    periods = sorted(set(mine["period"]))
+    width, gap = 0.26, 0.06
+    hidden_any = False
+    for i, (title, value, source, series) in enumerate(SUCCESS_CHARTS):
+        x0 = 0.065 + i * (width + gap)
+        present = [
+            s for s in series if ((mine["measure"] == s[0]) & (mine["victims"] == s[1])).any()
+        ]
+        heading = f"{title}, {ctx.area.name}"
+        if not present:
+            not_available(fig, (x0 - 0.02, 0.3, x0 + width, BODY_TOP - 0.06), wrap(heading, 45),
+                          "no rows for this area in marts.success_measures")  # fmt: skip
+            continue
+        ax = fig.add_axes((x0, 0.36, width, 0.40))
+        hidden_any |= charts.success_chart(ax, mine, periods=periods, series=list(present),
+                                           value=value, infos=data.infos)  # fmt: skip
+        ax.set_title(wrap(heading, 48), loc="left", fontsize=9.5, fontweight="bold")
+        if value == "rate":
+            per = pd.to_numeric(mine.loc[mine["measure"] == present[0][0], "rate_per"],
+                                errors="coerce").dropna()  # fmt: skip
+            per_text = f"{int(per.iloc[0]):,}" if len(per) else "100,000"
+            ax.set_ylabel(f"Rate per {per_text} residents (95% CI)")
+        else:
+            ax.set_ylabel("Homicides in the year")
+        ax.set_xlabel("Financial year" if "/" in ctx.period else "Year")
+        ax.legend(loc="upper left", bbox_to_anchor=(-0.02, -0.17), frameon=False, fontsize=7.5)
+        fig.text(x0, 0.2, wrap(source, 60), fontsize=7, color=MUTED, va="top")
+    notes = [
+        "Lines join complete years; a hollow point is a part year, not comparable with full years.",
+        "The under-25 rates are per resident aged under 25. Figures as published: "
+        + " ".join(describe_rules(data.audience, sorted(set(mine["source"])))),
+    ]
+    if hidden_any:
+        notes.insert(0, f"{charts.SUPPRESSED_LABEL}: the line has a gap there.")
+    fig.text(0.03, 0.135, wrap(" ".join(notes), 205), fontsize=7, color="#333333", va="top")
     return fig
 
 

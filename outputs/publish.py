@@ -167,11 +167,13 @@ def prepare_publication(
     inputs: pd.DataFrame | None = None,
     missing: Mapping[str, str] | None = None,
     run_id: str = "",
+    district_packs: bool = True,
 ) -> Publication:
     """Protect every exact table for the audience and gather what the packs draw.
 
     exact: build tables by name (sv_rates required; None for a table not built).
     run_id: the run that publishes, named by every file (audit.runs has its inputs).
+    district_packs: a pack per district besides the county's (False: the county's only).
     """
     rates_exact = exact["sv_rates"]
     if rates_exact is None or rates_exact.empty:
@@ -185,6 +187,8 @@ def prepare_publication(
     infos = period_infos(rates_exact, period_months)
     breaks, breaks_periods = fixed_breaks(rates, infos)
     areas = pack_areas(lsoas, county_code, county_name)
+    if not district_packs:
+        areas = [a for a in areas if a.level == "county"]
     profiles = {}
     if deprivation is not None and len(deprivation):
         lsoa_exact = rates_exact[

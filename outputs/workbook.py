@@ -2,19 +2,21 @@
 
 Each table sheet starts with its header on row 1 (so filters and pivot tables work), numbers are
 stored as numbers, suppressed cells as the marker text, and every text cell that a spreadsheet
-would run as a formula is escaped and stored as text.
+would run as a formula is escaped and stored as text. Written with XlsxWriter, about three times
+faster than openpyxl's write-only mode, which matters for a workbook of tens of thousands of rows
+(the grid, trends and time profiles). Text goes to the shared-strings table (not XlsxWriter's
+constant-memory inline strings): the file is smaller and openpyxl re-reads it ten times faster.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
+import xlsxwriter
 
 from outputs.tables import atomic_path, escape_formula
 from transforms.disclosure import AudienceRules
@@ -58,27 +60,40 @@ UNITS = {
     "share_of_incidents": "share (0-1) of the period's offences",
 }
 SHEET_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
-HEADER_FILL = PatternFill("solid", fgColor="DDE3EE")
+HEADER = {"bold": True, "bg_color": "#DDE3EE"}
+# Text is only ever text: never a formula, a number or a hyperlink, whatever it starts with.
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "default_date_format": "yyyy-mm-dd",
+}
 
 
-def _cell(ws, value, *, bold: bool = False, fill=None):
-    """A write-only cell; text is escaped and stored as text, never as a formula."""
+def sheet_rows(table: pd.DataFrame) -> list[list[object]]:
+    """The table's rows as plain Python values: text escaped, missing values (and an infinite
+    ratio, which a spreadsheet cannot store) None."""
+    columns = []
+    for name in table.columns:
+        column = table[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            numbers = column.to_numpy(dtype=float, na_value=np.nan)
+            values = column.astype(object).where(np.isfinite(numbers), None).tolist()
+        else:
+            values = [_plain(v) for v in column.tolist()]
+        columns.append(values)
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+
+
+def _plain(value: object) -> object:
+    """One cell of a text, mixed or date column as XlsxWriter writes it."""
     if isinstance(value, str):
-        cell = WriteOnlyCell(ws, value=escape_formula(value))
-        cell.data_type = "s"
-    elif value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        cell = WriteOnlyCell(ws, value=None)
-    elif isinstance(value, np.generic):
-        cell = WriteOnlyCell(ws, value=value.item())
-    elif isinstance(value, pd.Timestamp):
-        cell = WriteOnlyCell(ws, value=value.to_pydatetime())
-    else:
-        cell = WriteOnlyCell(ws, value=value)
-    if bold:
-        cell.font = Font(bold=True)
-    if fill is not None:
-        cell.fill = fill
-    return cell
+        return escape_formula(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -104,79 +119,82 @@ def write_workbook(
 ) -> Path:
     """Write the workbook atomically and return its path."""
     path = Path(path)
-    wb = Workbook(write_only=True)
-    used: set[str] = set()
-    names = {name: _sheet_name(name, used | {"Contents", "Notes"}) for name in tables}
-    contents = wb.create_sheet("Contents")
-    contents.column_dimensions["A"].width = 28
-    contents.column_dimensions["B"].width = 90
-    title = "Serious violence strategic needs assessment: published tables"
-    for row in (
-        [_cell(contents, title, bold=True)],
-        [_cell(contents, "Audience", bold=True), _cell(contents, audience.marking)],
-        [_cell(contents, "Period", bold=True), _cell(contents, period_text)],
-        [_cell(contents, "Definition", bold=True), _cell(contents, definition_id)],
-        [_cell(contents, "Run", bold=True), _cell(contents, run_id or "not recorded")],
-        [_cell(contents, "Basis", bold=True),
-         _cell(contents, "PROXY: data.police.uk open data, not the local definition" if is_proxy
-               else "Local definition (force crime extract)")],
-        [],
-        [_cell(contents, "Sheet", bold=True, fill=HEADER_FILL),
-         _cell(contents, "What it holds", bold=True, fill=HEADER_FILL)],
-    ):  # fmt: skip
-        contents.append(row)
-    contents.append(
-        [_cell(contents, "Notes"), _cell(contents, "Units, notes and disclosure rules")]
+    basis = (
+        "PROXY: data.police.uk open data, not the local definition"
+        if is_proxy
+        else "Local definition (force crime extract)"
     )
-    too_long = {name for name, table in tables.items() if len(table) > SHEET_ROWS}
-    for name in tables:
-        what = DESCRIPTIONS.get(name, name)
-        if name in too_long:
-            what += (
-                f". NOT IN THIS WORKBOOK: {len(tables[name]):,} rows, more than a sheet holds"
-                f" ({SHEET_ROWS:,}); see {name}.csv"
-            )
-        contents.append([_cell(contents, names[name]), _cell(contents, what)])
-    notes_ws = wb.create_sheet("Notes")
-    notes_ws.column_dimensions["A"].width = 24
-    notes_ws.column_dimensions["B"].width = 100
-    notes_ws.append([_cell(notes_ws, "Disclosure control", bold=True)])
-    for line in [
-        f"This workbook is for: {audience.marking}.",
-        *notes,
-        f"{audience.marker} = suppressed to protect small numbers (the rate, interval and "
-        "comparison from a suppressed count are suppressed too; some further cells are suppressed "
-        "so that totals cannot reveal them).",
-        "Text that a spreadsheet could run as a formula starts with an apostrophe.",
-    ]:
-        notes_ws.append([None, _cell(notes_ws, line)])
-    notes_ws.append([])
-    notes_ws.append(
-        [_cell(notes_ws, "Column", bold=True, fill=HEADER_FILL),
-         _cell(notes_ws, "Unit or meaning", bold=True, fill=HEADER_FILL)]
-    )  # fmt: skip
-    for column, unit in UNITS.items():
-        notes_ws.append([_cell(notes_ws, column), _cell(notes_ws, unit)])
-    for name, table in tables.items():
-        if name in too_long:
-            continue
-        ws = wb.create_sheet(names[name])
-        ws.freeze_panes = "A2"
-        for i, column in enumerate(table.columns):
-            letter = _letter(i)
-            ws.column_dimensions[letter].width = max(10, min(40, len(str(column)) + 4))
-        ws.append([_cell(ws, str(c), bold=True, fill=HEADER_FILL) for c in table.columns])
-        for values in table.itertuples(index=False, name=None):
-            ws.append([_cell(ws, v) for v in values])
+    too_long = {name: len(t) for name, t in tables.items() if len(t) > SHEET_ROWS}
+    what = {
+        name: DESCRIPTIONS.get(name, name)
+        + (
+            f". NOT IN THIS WORKBOOK: {too_long[name]:,} rows, more than a sheet holds"
+            f" ({SHEET_ROWS:,}); see {name}.csv"
+            if name in too_long
+            else ""
+        )
+        for name in tables
+    }
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        bold, header = wb.add_format({"bold": True}), wb.add_format(HEADER)
+        used: set[str] = set()
+        names = {name: _sheet_name(name, used | {"Contents", "Notes"}) for name in tables}
+        _text_sheet(
+            wb.add_worksheet("Contents"),
+            (28, 90),
+            [
+                [("Serious violence strategic needs assessment: published tables", bold)],
+                [("Audience", bold), audience.marking],
+                [("Period", bold), period_text],
+                [("Definition", bold), definition_id],
+                [("Run", bold), run_id or "not recorded"],
+                [("Basis", bold), basis],
+                [],
+                [("Sheet", header), ("What it holds", header)],
+                ["Notes", "Units, notes and disclosure rules"],
+                *([names[name], what[name]] for name in tables),
+            ],
+        )
+        lines = [
+            f"This workbook is for: {audience.marking}.",
+            *notes,
+            f"{audience.marker} = suppressed to protect small numbers (the rate, interval and "
+            "comparison from a suppressed count are suppressed too; some further cells are "
+            "suppressed so that totals cannot reveal them).",
+            "Text that a spreadsheet could run as a formula starts with an apostrophe.",
+        ]
+        _text_sheet(
+            wb.add_worksheet("Notes"),
+            (24, 100),
+            [
+                [("Disclosure control", bold)],
+                *([None, line] for line in lines),
+                [],
+                [("Column", header), ("Unit or meaning", header)],
+                *([column, unit] for column, unit in UNITS.items()),
+            ],
+        )
+        for name, table in tables.items():
+            if name in too_long:  # XlsxWriter would silently drop the rows past the last
+                continue
+            ws = wb.add_worksheet(names[name])
+            ws.freeze_panes(1, 0)
+            for i, column in enumerate(table.columns):
+                ws.set_column(i, i, max(10, min(40, len(str(column)) + 4)))
+            ws.write_row(0, 0, [escape_formula(str(c)) for c in table.columns], header)
+            for r, row in enumerate(sheet_rows(table), start=1):
+                ws.write_row(r, 0, row)
+        wb.close()
     return path
 
 
-def _letter(i: int) -> str:
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
+def _text_sheet(ws, widths: Sequence[float], rows: Sequence[Sequence]) -> None:
+    """A sheet of text rows; a cell is text or (text, format)."""
+    for i, width in enumerate(widths):
+        ws.set_column(i, i, width)
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            text, style = cell if isinstance(cell, tuple) else (cell, None)
+            if text is not None:
+                ws.write_string(r, c, escape_formula(str(text)), style)

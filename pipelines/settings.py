@@ -164,8 +164,8 @@ class Settings:
     # DuckDB's memory limit; beyond it sorts, joins and aggregates spill to <database>.tmp/.
     # None: DUCKDB_DEFAULT_MEMORY_GB or 40% of this machine's memory, whichever is smaller.
     duckdb_memory_gb: float | None = None
-    # A map pack per district as well as the whole area's (false: the whole area's only, as a
-    # national or regional run wants: England and Wales has 331 districts).
+    # Map packs: one for the whole area and, when true, one per district. A national or regional
+    # run, or quarterly monitoring, may want the whole-area pack only.
     district_packs: bool = True
 
     @property
@@ -198,11 +198,11 @@ _MESSAGES = {
     "hotspot_permutations": "'hotspot_permutations' must be a whole number >= 0",
     "hotspot_seed": "'hotspot_seed' must be a whole number >= 0",
     "hotspot_grid_cell_m": "'hotspot_grid_cell_m' must be a whole number of metres >= 10",
-    "district_packs": "'district_packs' must be true or false",
     "risk_include_crime_domain": "'risk_include_crime_domain' must be true or false",
     "hotspot_measures": "'hotspot_measures' must be a list of measure names",
     "risk_model_terms": "'risk_model_terms' must be a list of factor or domain names",
     "duckdb_memory_gb": "'duckdb_memory_gb' must be a number of gigabytes above 0",
+    "district_packs": "'district_packs' must be true or false",
 }
 
 

@@ -4,11 +4,15 @@ and every line of the file ends in exactly one place.
 
 Column map (config/sources/<name>.yaml) keys, per canonical column:
   headers: [literal header variants]   header_regex: [full-match regexes on the normalised header]
-  type: str | code | ho_code | flag | int | float | date | month | time   (default str)
+  type: str | code | ho_code | flag | int | float | date | month | time | age_band   (default str;
+        age_band is text matching `pattern` whose ages are possible: "25-18" or "130+" is not)
   required: a blank or malformed value rejects the whole row (the record cannot be used without it)
   optional: the header may be absent (the column is then all NULL)
   min / max: numeric range                 pattern / pattern_describe: regex the (upper-cased) code or
                                            str value must match (a code has no spaces; a str keeps them)
+  invalid_range: [lo, hi] numbers inside min..max that are not valid (HES STARTAGE 121 to 7000)
+  max_length: a longer value is malformed (free text pasted into a short field); the quarantine
+        keeps its first characters and its length, never all of it
   formats: strptime formats (date/month)   values: {canonical: [accepted spellings]}
   describe: plain-English reason used when a value fails to parse or is out of range
   scale: multiply a parsed number by this (unit conversion, e.g. percent -> proportion)
@@ -61,7 +65,9 @@ from sources._result import (
 from sources._text import count_physical_lines, decode, gunzip, line_index
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "config" / "sources"
-TYPES = {"str", "code", "ho_code", "flag", "int", "float", "date", "month", "time"}
+TYPES = {"str", "code", "ho_code", "flag", "int", "float", "date", "month", "time", "age_band"}
+MAX_AGE = 120  # the oldest age an age band may name
+MAX_ISSUE_VALUE = 200  # a longer bad value is kept in quarantine cut short, with its length
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 1 KB; longer lines are quarantined
 # The csv module refuses fields over 128 KiB by default ("field larger than field limit"): a bad
 # line read on its own would then get the wrong reason, so allow what a line may hold.
@@ -87,6 +93,8 @@ class ColumnSpec:
     optional: bool = False
     min: float | None = None
     max: float | None = None
+    invalid_range: tuple[float, float] | None = None
+    max_length: int | None = None
     pattern: str | None = None
     pattern_describe: str | None = None
     formats: tuple[str, ...] = ()
@@ -143,6 +151,8 @@ def _column(name: str, d: dict, where: str = "column map") -> ColumnSpec:
         optional=bool(d.get("optional", False)),
         min=d.get("min"),
         max=d.get("max"),
+        invalid_range=tuple(d["invalid_range"]) if d.get("invalid_range") else None,
+        max_length=d.get("max_length"),
         pattern=d.get("pattern"),
         pattern_describe=d.get("pattern_describe"),
         formats=tuple(d.get("formats", ())),
@@ -404,6 +414,11 @@ def _numbers_in_range(table: pa.Table, spec: Spec, found: dict[str, int]) -> boo
             return False
         if col.max is not None and high.is_valid and high.as_py() > col.max:
             return False
+        if col.invalid_range is not None:
+            lo, hi = col.invalid_range
+            inside = pc.and_(pc.greater_equal(values, lo), pc.less_equal(values, hi))
+            if pc.any(inside).as_py():
+                return False
     return True
 
 
@@ -753,11 +768,13 @@ def column_sql(col: ColumnSpec) -> ColumnSql:
     reason = _lit(_default_reason(col))
     bad = "false"
     value = "§P"
-    if col.type in ("str", "flag"):
+    if col.type in ("str", "flag", "age_band"):
         parse = "§T"
-        if col.pattern and col.type == "str":  # the value as written, upper-cased
+        if col.pattern and col.type in ("str", "age_band"):  # the value as written, upper-cased
             bad = f"(§T IS NOT NULL AND NOT regexp_full_match(upper(§P), {_lit(col.pattern)}))"
             reason = _lit(col.pattern_describe or f"does not match the pattern {col.pattern}")
+        if col.type == "age_band":
+            bad, reason = _age_band_sql(bad, reason)
     elif col.type in ("code", "ho_code"):
         parse = (
             ho_code_sql("§T")
@@ -777,6 +794,9 @@ def column_sql(col: ColumnSpec) -> ColumnSql:
             conds.append(f"§P < {_lit(float(col.min))}")
         if col.max is not None:
             conds.append(f"§P > {_lit(float(col.max))}")
+        if col.invalid_range is not None:
+            lo, hi = col.invalid_range
+            conds.append(f"§P BETWEEN {_lit(float(lo))} AND {_lit(float(hi))}")
         range_bad = " OR ".join(conds) or "false"
         bad = f"(§T IS NOT NULL AND ({parse_bad} OR {range_bad}))"
         if conds:
@@ -806,9 +826,44 @@ def column_sql(col: ColumnSpec) -> ColumnSql:
         bad = "(§T IS NOT NULL AND §P IS NULL)"
         reason = _lit(f"not one of {', '.join(k for k, _ in col.values)}")
         value = "§P"
+    if col.max_length is not None:
+        long = f"(length(§T) > {int(col.max_length)})"
+        too_long = (
+            f"longer than {int(col.max_length):,} characters: text pasted into the wrong field?"
+        )
+        reason = f"CASE WHEN {long} THEN {_lit(too_long)} ELSE {reason} END"
+        bad = f"(§T IS NOT NULL AND ({long} OR {bad}))"
     if bad != "false":
         value = f"CASE WHEN §BAD THEN NULL ELSE {value} END"
     return ColumnSql(parse, bad, reason, value, sql_type)
+
+
+def band_bounds_sql(band: str) -> tuple[str, str]:
+    """SQL for the lowest and highest age of an age band text ("18-24", "65+", "under 18"); the
+    highest is NULL for an open band, both are NULL when the text is not a band."""
+    b = f"upper(trim({band}))"
+    under = f"regexp_matches({b}, '^(UNDER|<) *\\d')"
+    closed = f"regexp_matches({b}, '^\\d{{1,3}} *(-|TO) *\\d{{1,3}}$')"
+    first = f"TRY_CAST(regexp_extract({b}, '(\\d{{1,3}})', 1) AS INTEGER)"
+    last = f"TRY_CAST(regexp_extract({b}, '(\\d{{1,3}})$', 1) AS INTEGER)"
+    low = f"CASE WHEN {under} THEN 0 WHEN regexp_matches({b}, '^\\d') THEN {first} END"
+    high = f"CASE WHEN {under} THEN {first} - 1 WHEN {closed} THEN {last} END"
+    return low, high
+
+
+def _age_band_sql(bad: str, reason: str) -> tuple[str, str]:
+    """An age band that matches the pattern but cannot be: its ages do not rise ("25-18",
+    "under 0") or pass MAX_AGE ("130+"). Such a band would put a patient in the wrong age group
+    (a "25-18" band reads as under 25), so it is a cell issue, not a value."""
+    low, high = band_bounds_sql("§P")
+    impossible = (
+        f"coalesce(({low}) > ({high}) OR ({low}) > {MAX_AGE} OR ({high}) > {MAX_AGE}, false)"
+    )
+    return (
+        f"({bad} OR (§T IS NOT NULL AND {impossible}))",
+        f"CASE WHEN {bad} THEN {reason} ELSE"
+        f" {_lit(f'an impossible age band: its ages must rise, within 0 to {MAX_AGE}')} END",
+    )
 
 
 def typed_columns(spec: Spec, groups: dict) -> list[ColumnSpec]:
@@ -892,7 +947,11 @@ def typing_sql(
         bads.append(f"{_stage(sql.bad, name)} AS {bad}")
         values.append(f"{_stage(sql.value, name)} AS {_q(name)}")
         reason = _stage(sql.reason, name)
-        issue = f"{{'column': {_lit(name)}, 'value': coalesce({text}, ''), 'reason': §R}}"
+        shown = (
+            f"CASE WHEN length({text}) > {MAX_ISSUE_VALUE} THEN left({text}, 60) || '… ('"
+            f" || format('{{:,}}', length({text})) || ' characters)' ELSE {text} END"
+        )
+        issue = f"{{'column': {_lit(name)}, 'value': coalesce({shown}, ''), 'reason': §R}}"
         if col.required:
             oks.append(f"NOT ({t} IS NULL OR {bad})")
             why = f"CASE WHEN {t} IS NULL THEN 'required value is blank' ELSE {reason} END"

@@ -49,6 +49,10 @@ Crimes (~65-70k a year at 900k people, ~43% violence and sexual offences):
 - county lines: 92A trafficking in the deprived half of Yarmere (10 extra a year per LSOA,
   70% county lines flagged; elsewhere 5% of 92A is);
 - knife flag on a share of robbery, wounding (5A/5D), homicide, 10C/10D/90 possession;
+- Suspect Age where a suspect is identified (most domestic abuse, possession and drug offences,
+  about half of violence, few thefts and burglaries; `sources.demo_crime.SUSPECT_IDENTIFIED`),
+  younger for robbery, weapons and the night-time economy, near the victim's age in domestic
+  abuse; blank otherwise. Drawn from a ninth seed stream, so no other value of any file changes;
 - ~0.1% of rows carry an HO code absent from the reference (listed in the JSON), and five
   rows are deliberately malformed (bad date, negative and impossible victim age, non-numeric
   easting, blank offence code): file, line, column and value are in the JSON.
@@ -128,6 +132,7 @@ FORCE_COLUMNS = [
     "Drugs Related",
     "Victim Age",
     "Victim Sex",
+    "Suspect Age",
 ]
 POLICE_UK_COLUMNS = [
     "Crime ID",
@@ -419,12 +424,13 @@ def write_demo_county(
         raise ValueError("months must be at least 1")
     out_dir = Path(out_dir).resolve()
     ref = dc.load_offence_codes(offence_codes_path or OFFENCE_CODES_PATH)
-    # a 7th stream for the location quirks and an 8th for the NHS and council ASB files: the
-    # first six (and their draws) are as before, so the police files do not change
-    streams = np.random.SeedSequence(seed).spawn(8)
+    # a 7th stream for the location quirks, an 8th for the NHS and council ASB files and a 9th for
+    # suspect ages: the first six (and their draws) are as before, so no other value changes
+    streams = np.random.SeedSequence(seed).spawn(9)
     rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk, rng_quirks, rng_health = (
-        np.random.default_rng(s) for s in streams
+        np.random.default_rng(s) for s in streams[:8]
     )
+    rng_suspects = np.random.default_rng(streams[8])
 
     n_wards = max(len(dg.DISTRICTS), round(n_lsoas * WARDS_PER_500 / 500))
     geo = dg.build_geography(rng_geo, n_lsoas, n_wards)
@@ -449,6 +455,8 @@ def write_demo_county(
     crimes = _place_crimes(crimes, geo, planted, rng_points)
     extract, unknown, malformed = _force_extract(crimes, areas, ref, start, rng_uk)
     _unlocate(extract, malformed, rng_quirks)
+    suspect = dc.suspect_ages(rng_suspects, crimes)[extract["_row"].to_numpy()]
+    extract["Suspect Age"] = np.where(suspect < 0, "", suspect.astype(str))
     outside = dg.outside_lsoas(rng_quirks, OUTSIDE_MAP_POINTS)
     uk, n_asb = _police_uk(
         crimes,

@@ -17,8 +17,9 @@ settings point at those files; nothing is copied unless a limit asks for a subse
 
 Crimes come from the demo county's generator (`sources.demo_crime.generate_crimes`: streams per
 police.uk crime type with a deprivation gradient, urban factors, season and trend; codes, times,
-places, flags and victims), run in chunks of whole months so memory stays bounded (~1.5M crimes
-a chunk) and written chunk by chunk with pyarrow. The planted structure scales with the area:
+places, flags and victims; suspect ages from `demo_crime.suspect_ages` on a seventh seed stream),
+run in chunks of whole months so memory stays bounded (~1.5M crimes a chunk) and written chunk by
+chunk with pyarrow. The planted structure scales with the area:
 - urban classes from residential density (rural < 1,500 a km2, city >= 4,000); in each district
   the LSOAs nearest its densest one are its centre, and 1 (town) or 4 (city: 8+ city LSOAs)
   of them are night-time economy hotspots (extra Friday/Saturday night violence);
@@ -448,6 +449,7 @@ class _Run:
     rng_crime: np.random.Generator
     rng_points: np.random.Generator
     rng_uk: np.random.Generator
+    rng_suspects: np.random.Generator
     extract: _Files = field(default_factory=lambda: _Files(FORCE_COLUMNS, "\n"))
     police_uk: _Files = field(default_factory=lambda: _Files(POLICE_UK_COLUMNS, "\r\n"))
     counts: dict[str, int] = field(default_factory=dict)
@@ -543,6 +545,7 @@ def _write_chunk(
     code[unknown] = [unknown_pool[k][0] for k in picks]
     desc[unknown] = [unknown_pool[k][1] for k in picks]
     age = c["victim_age"].to_numpy()
+    suspect = dc.suspect_ages(run.rng_suspects, c)
     minute = c["minute"].to_numpy()
     day0 = starts[0].astype("datetime64[D]")
     columns = {
@@ -562,6 +565,7 @@ def _write_chunk(
         "Location Type": _text(c["location_type"].to_numpy()),
         "Victim Age": _numbers(age, age < 0),
         "Victim Sex": _text(c["victim_sex"].to_numpy()),
+        "Suspect Age": _numbers(suspect, suspect < 0),
     }
     yn = pa.array(["N", "Y"])
     for name, flag in FLAG_COLUMNS.items():
@@ -862,8 +866,9 @@ def write_scaled_demo(
     if years < 1:
         raise ValueError("years must be at least 1")
     out_dir = Path(out_dir).resolve()
-    streams = np.random.SeedSequence(seed).spawn(6)
-    rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk = (
+    # a 7th stream for suspect ages: the first six (and every other value) are as before
+    streams = np.random.SeedSequence(seed).spawn(7)
+    rng_geo, rng_pop, rng_dep, rng_crime, rng_points, rng_uk, rng_suspects = (
         np.random.default_rng(s) for s in streams
     )
     if geography == "england-wales":
@@ -912,6 +917,7 @@ def write_scaled_demo(
         rng_crime=rng_crime,
         rng_points=rng_points,
         rng_uk=rng_uk,
+        rng_suspects=rng_suspects,
         per_year=per_year,
     )
     _generate(run)

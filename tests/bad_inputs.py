@@ -20,6 +20,10 @@ CLEAN_FILES = {
     "police_extract": CLEAN / "police_extract" / "force_crimes_2021-22.csv",
     "population": CLEAN / "population" / "lsoa_population_2019.csv",
     "lsoa_boundaries": CLEAN / "boundaries" / "lsoa21_norfolk_sample.geojson",
+    "ae_attendances": CLEAN / "ae_attendances" / "istv_assaults_2022-01.csv",
+    "hes_admissions": CLEAN / "hes_admissions" / "hes_apc_assaults_2022-23.csv",
+    "ambulance_callouts": CLEAN / "ambulance_callouts" / "ambulance_assaults_2022-23.csv",
+    "asb_council": CLEAN / "asb_council" / "council_asb_2022-23.csv",
 }
 
 
@@ -156,6 +160,16 @@ def huge_line(
     return [_write(folder / "bad" / name, bad)], [CLEAN_FILES["police_uk"]]
 
 
+def long_field(
+    folder: Path, input: str, line: int, column: int, size: int
+) -> tuple[list[Path], list[Path]]:
+    """The clean file of `input` with field `column` of line `line` `size` characters long."""
+    lines = _clean_lines(input)
+    lines[line - 1] = _set_field(lines[line - 1], column, "x" * size)
+    name = CLEAN_FILES[input].name
+    return [_write(folder / "bad" / name, lines, b"\n")], [CLEAN_FILES[input]]
+
+
 def _extract_rows(start: int, stop: int) -> list[bytes]:
     """Extract records with crime references DC/21/<start>..<stop - 1>, cycling the clean rows."""
     template = _clean_lines("police_extract")[1:]
@@ -198,5 +212,6 @@ def victim_sex_other(folder: Path, rows: int, every: int) -> tuple[list[Path], l
 
 
 GENERATORS = {
-    f.__name__: f for f in (stray_quote, huge_line, repeated_references, victim_sex_other)
+    f.__name__: f
+    for f in (stray_quote, huge_line, long_field, repeated_references, victim_sex_other)
 }

@@ -33,6 +33,7 @@ SHARED_RUNS = {
     "geography": "real-norfolk",
     "demo_run": "demo-run",
     "cli_run": "cli-run",
+    "rendered": "rendered-pack",  # tests/unit/conftest.py: the synthetic county's published folder
 }
 
 

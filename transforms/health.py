@@ -35,6 +35,7 @@ from collections.abc import Collection
 
 import duckdb
 
+from sources._csv import band_bounds_sql
 from transforms.classify import age_band_sql
 from transforms.db import table_exists
 from transforms.definition import DERIVED_FLAGS, FLAG_NAMES
@@ -74,19 +75,6 @@ def _lit(value: str) -> str:
 
 def _in(values: Collection[str]) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")"
-
-
-def band_bounds_sql(band: str) -> tuple[str, str]:
-    """SQL for the lowest and highest age of an age band text ("18-24", "65+", "under 18"); the
-    highest is NULL for an open band, both are NULL when the text is not a band."""
-    b = f"upper(trim({band}))"
-    under = f"regexp_matches({b}, '^(UNDER|<) *\\d')"
-    closed = f"regexp_matches({b}, '^\\d{{1,3}} *(-|TO) *\\d{{1,3}}$')"
-    first = f"TRY_CAST(regexp_extract({b}, '(\\d{{1,3}})', 1) AS INTEGER)"
-    last = f"TRY_CAST(regexp_extract({b}, '(\\d{{1,3}})$', 1) AS INTEGER)"
-    low = f"CASE WHEN {under} THEN 0 WHEN regexp_matches({b}, '^\\d') THEN {first} END"
-    high = f"CASE WHEN {under} THEN {first} - 1 WHEN {closed} THEN {last} END"
-    return low, high
 
 
 def _band_columns(band: str) -> tuple[str, str]:

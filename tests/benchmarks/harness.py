@@ -107,6 +107,7 @@ class Size:
     crimes_per_year: int | None = None
     years: int = 3
     add_month: bool = False
+    district_packs: bool = True  # False: the whole-area map pack only
 
     def demo_args(self) -> list[str]:
         """Options of `sna demo` that write this size."""
@@ -249,12 +250,13 @@ def settings_for(size: Size, data_dir: Path, run_dir: Path) -> Path:
     if size.geography == "county":
         from tests.pipelines.conftest import write_settings
 
-        return write_settings(run_dir, data_dir)
+        return write_settings(run_dir, data_dir, district_packs=size.district_packs)
     settings = yaml.safe_load((data_dir / "settings.yaml").read_text(encoding="utf-8"))
     if size.geography == "england-wales":
         settings.update(NATIONAL_SETTINGS)
     settings["database"] = str(run_dir / "sna.duckdb")
     settings["output_dir"] = str(run_dir / "out")
+    settings["district_packs"] = size.district_packs
     path = run_dir / "settings.yaml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     return path

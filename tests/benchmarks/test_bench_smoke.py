@@ -23,7 +23,15 @@ from tests.benchmarks.harness import (
 )
 
 pytestmark = pytest.mark.bench
-TINY = Size("tiny", "synthetic", lsoas=40, crimes_per_year=2_000, years=2, add_month=True)
+TINY = Size(
+    "tiny",
+    "synthetic",
+    lsoas=40,
+    crimes_per_year=2_000,
+    years=2,
+    add_month=True,
+    district_packs=False,
+)
 
 
 @pytest.fixture(scope="module")

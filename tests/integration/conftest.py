@@ -76,19 +76,24 @@ def real_run(
 def run_a(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> RealRun:
     """(a) 2024-01..04 on LSOA 2021, Census 2021 population, IoD2025."""
     folder = tmp_path_factory.mktemp("real-a")
-    return real_run(shared_data, folder, "settings-norfolk-policeuk-2024-lsoa21.yaml")
+    return real_run(
+        shared_data, folder, "settings-norfolk-policeuk-2024-lsoa21.yaml", district_packs=False
+    )
 
 
 @pytest.fixture(scope="session")
 def run_b(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> RealRun:
     """(b) 2022 and 2024 together on LSOA 2021, through the ONS lookup."""
     folder = tmp_path_factory.mktemp("real-b")
-    return real_run(shared_data, folder, "settings-norfolk-policeuk-2022-2024-lsoa21.yaml")
+    return real_run(
+        shared_data, folder, "settings-norfolk-policeuk-2022-2024-lsoa21.yaml", district_packs=False
+    )
 
 
 @pytest.fixture(scope="session")
 def run_c(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> RealRun:
-    """(c) 2022 on LSOA 2011, mid-2019 population, IoD2019."""
+    """(c) 2022 on LSOA 2011, mid-2019 population, IoD2019; the only real run that renders a
+    pack per district (a and b render the county's: the district packs cost a minute a run)."""
     folder = tmp_path_factory.mktemp("real-c")
     return real_run(shared_data, folder, "settings-norfolk-policeuk-2022.yaml")
 

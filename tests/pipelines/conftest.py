@@ -44,7 +44,9 @@ def all_definitions() -> list:
 
 
 def write_settings(folder: Path, demo_dir: Path, **overrides: object) -> Path:
-    """A settings file for a demo county in `folder`, with optional top-level overrides."""
+    """A settings file for a demo county in `folder`, with optional top-level overrides. Only the
+    county's map pack is rendered unless `district_packs=True` (demo_run): a pack per district
+    is most of a small run's time, and test_pack and demo_run test them."""
     base = yaml.safe_load((REPO / "config" / "settings.yaml").read_text(encoding="utf-8"))
     base["inputs"] = {
         key: str(demo_dir / value.removeprefix("data/demo/"))
@@ -53,6 +55,7 @@ def write_settings(folder: Path, demo_dir: Path, **overrides: object) -> Path:
     base["definition"] = str(REPO / base["definition"])
     base["database"] = str(folder / "sna.duckdb")
     base["output_dir"] = str(folder / "out")
+    base["district_packs"] = False
     base.update(overrides)
     path = folder / "settings.yaml"
     path.write_text(yaml.safe_dump(base), encoding="utf-8")
@@ -116,5 +119,5 @@ def cli_run(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> CliRu
 @pytest.fixture(scope="session")
 def demo_run(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("run")
-    settings, result = materialize(write_settings(folder, small_demo))
+    settings, result = materialize(write_settings(folder, small_demo, district_packs=True))
     return Run(settings=settings, result=result, demo_dir=small_demo)

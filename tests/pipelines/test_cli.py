@@ -27,6 +27,7 @@ def test_run_prints_progress_and_only_the_files_this_run_wrote(cli_run: CliRun) 
     folder = out / "partner" / "2021-22"
     assert str(folder / "sv_rates.csv") in output
     assert str(folder / "map_pack_demo-county.pdf") in output
+    assert [p.name for p in folder.glob("map_pack_*.pdf")] == ["map_pack_demo-county.pdf"]
     assert "old.csv" not in output and "public" not in output.split("Outputs")[-1]
     assert sorted(p.name for p in out.iterdir()) == ["partner", "public"]
     assert "Incidents by placement and period" in output

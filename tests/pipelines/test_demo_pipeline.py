@@ -144,16 +144,17 @@ def test_the_county_pack_has_every_page_and_says_what_is_missing(demo_run: Run) 
     folder = demo_run.settings.output_dir / "public" / "2023-24"
     reader = PdfReader(folder / "map_pack_demo-county.pdf")
     pages = [p.extract_text().replace("\n", " ") for p in reader.pages]
-    assert len(pages) == 11
+    assert len(pages) == 12
     expected = ["map pack", "Key findings", "per 1,000 residents, by LSOA", "Hot spots",
-                "Trend", "Priorities and success measures", "Rates by district",
+                "Trend", "Priorities and success measures", "Success measures by year",
+                "Rates by district",
                 "LSOAs with the most offences", "Risk factors and deprivation",
                 "Methods and caveats", "Data sources and licences"]  # fmt: skip
     for n, (text, title) in enumerate(zip(pages, expected, strict=True), start=1):
-        assert title in text and f"Page {n} of 11" in text
+        assert title in text and f"Page {n} of 12" in text
         assert "PUBLIC: small numbers suppressed" in text and "norfolk-2024" in text
     assert "Getis-Ord Gi*" in pages[3] and "Not available in this run" not in pages[3]
-    assert "Rate by year" in pages[4] and "Rate by deprivation decile" in pages[8]
+    assert "Rate by year" in pages[4] and "Rate by deprivation decile" in pages[9]
     assert "Not in the rates" in pages[2] or "was located in the area" in pages[2]
     assert reader.metadata.title.startswith("Serious violence map pack: Demo County")
     run_id = demo_run.result.run_id

@@ -100,6 +100,9 @@ def police(demo_run: Run, area: set[str]) -> Counter:
             measures.append("dwelling_violence")
         if row["Alcohol Related"].upper() in TRUE:
             measures.append("alcohol_related")
+        suspect = age(row["Suspect Age"])
+        if suspect is not None and suspect < 25:
+            measures.append("suspects_under_25")
         for measure in measures:
             for victims in groups:
                 counts[(measure, victims, fy(day))] += 1
@@ -292,6 +295,7 @@ def test_ae_attendances_equal_a_count_of_the_istv_files(demo_run: Run, area: set
         ("priority_places", "dwelling_violence"),
         ("priority_drugs_alcohol", "alcohol_related"),
         ("priority_under_25s", "victims_under_25"),
+        ("priority_under_25s", "suspects_under_25"),
     ],
 )
 def test_priority_tables_equal_counts_of_the_force_extract(

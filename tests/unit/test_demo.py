@@ -341,6 +341,36 @@ def test_flags_dates_and_victims_are_well_formed(extract):
     assert (extract.loc[victimless, "Victim Sex"] == "").all()
 
 
+def test_suspect_ages_where_a_suspect_is_identified(extract):
+    suspect = pd.to_numeric(extract["Suspect Age"].replace("", None))
+    known = suspect.notna()
+    assert 0.35 < known.mean() < 0.6  # no suspect identified for most thefts and burglaries
+    assert suspect[known].between(10, 90).all()  # the age of criminal responsibility is 10
+    code = extract["HO Offence Code"]
+    possession = code.isin(["10A", "10C", "10D", "92A"])  # the suspect is the one who had it
+    assert known[possession].mean() > 0.9 and known[code == "28E"].mean() < 0.2
+    # a domestic abuse suspect is about the victim's age (a partner or family member)
+    victim = pd.to_numeric(extract["Victim Age"].replace("", None), errors="coerce")
+    da = (extract["Domestic Abuse Flag"] == "Y") & known & victim.between(18, 90)
+    assert (suspect[da] - victim[da]).abs().median() <= 5
+    under = suspect[known] < 25
+    assert 0.2 < under.mean() < 0.45
+
+
+def test_suspect_ages_change_no_other_value(county, tmp_path, monkeypatch):
+    """Suspect ages come from their own seed stream: without them every file is as it was."""
+    monkeypatch.setattr(demo.dc, "suspect_ages", lambda rng, crimes: np.full(len(crimes), -1))
+    without = demo.write_demo_county(tmp_path / "w", seed=SEED, n_lsoas=N_LSOAS, months=MONTHS)
+    a, b = _hashes(county), _hashes(without)
+    extracts = {str(p.relative_to(county.out_dir)) for p in county.police_extracts}
+    assert {k for k in a if a[k] != b[k]} == extracts
+    for mine, other in zip(county.police_extracts, without.police_extracts, strict=True):
+        x = pd.read_csv(mine, dtype=str, keep_default_na=False)
+        y = pd.read_csv(other, dtype=str, keep_default_na=False)
+        assert (y["Suspect Age"] == "").all() and (x["Suspect Age"] != "").any()
+        pd.testing.assert_frame_equal(x.drop(columns="Suspect Age"), y.drop(columns="Suspect Age"))
+
+
 def test_police_uk_reconciles_with_the_force_extract(extract, police_uk, planted):
     month = extract["date"].dt.strftime("%Y-%m")
     for m in planted["malformed_rows"]:

@@ -9,9 +9,10 @@ import matplotlib as mpl
 import numpy as np
 import pytest
 import shapely
+from matplotlib.figure import Figure
 from pypdf import PdfReader
 
-from outputs import maps, pack
+from outputs import charts, maps, pack
 from outputs.findings import PeriodInfo
 from outputs.style import OGL_ATTRIBUTION, OS_ATTRIBUTION, PROXY_BANNER, RC_PARAMS
 from tests import packdata
@@ -24,6 +25,7 @@ PAGE_TITLES = [
     "Hot spots of serious violence, by LSOA: Testshire",
     "Trend: Testshire",
     "Priorities and success measures",
+    "Success measures by year: Testshire",
     "Rates by district: Testshire",
     "The 15 LSOAs with the most offences: Testshire",
     "Risk factors and deprivation: Testshire",
@@ -73,16 +75,16 @@ def test_cover_findings_and_tables_carry_the_numbers(county_pages: list[str]) ->
     assert "on 2021/22" in findings and "exact test" in findings
     assert "The 10% of LSOAs with the most offences (9 LSOAs) hold 31%" in findings
     assert "16 of 95 LSOAs are hot spots" in findings
-    districts = county_pages[6]
+    districts = county_pages[7]
     assert "Westmere" in districts and "Eastbrook" in districts and "95% CI" in districts
-    top = county_pages[7]
+    top = county_pages[8]
     for column in ("LSOA", "Name", "Ward", "Offences", "Rate per 1,000", "95% CI"):
         assert column in top
     assert "Westmere North" in top
 
 
 def test_sections_render_when_their_tables_exist(county_pages: list[str]) -> None:
-    hot, trend, priorities, risk = (county_pages[i] for i in (3, 4, 5, 8))
+    hot, trend, priorities, risk = (county_pages[i] for i in (3, 4, 5, 9))
     assert "Hot spot, 99% confidence  (16)" in hot and "Benjamini-Hochberg" in hot
     assert "999 permutations" in hot
     assert "Offences by month" in trend and "12-month average" in trend
@@ -96,13 +98,14 @@ def test_sections_render_when_their_tables_exist(county_pages: list[str]) -> Non
 
 def test_missing_tables_say_so_plainly(bare_pages: list[str]) -> None:
     assert len(bare_pages) == len(PAGE_TITLES)
-    findings, hot, trend, priorities, risk = (bare_pages[i] for i in (1, 3, 4, 5, 8))
+    findings, hot, trend, priorities, risk = (bare_pages[i] for i in (1, 3, 4, 5, 9))
     assert "top 10% of LSOAs: not available in this run" in findings
     assert "Not available in this run: the hotspot analysis (build.hotspots) did not run" in hot
     assert "Not available in this run: monthly trends (build.trends) were not built" in trend
     assert "Rate by year" in trend  # drawn from the rates alone
     assert priorities.count("Not available in this run") == 5  # four priorities and the measures
     assert "Not available in this run: the risk-factor correlations" in risk
+    assert "Not available in this run: the success measures need NHS" in bare_pages[6]
     assert "Rate by deprivation decile (IMD)" in risk
 
 
@@ -118,9 +121,9 @@ def test_a_part_year_is_marked_with_its_months_and_not_compared(tmp_path: Path) 
 
 def test_district_pack_shows_its_wards(rendered: Rendered) -> None:
     text = pages(rendered.folder / "map_pack_westmere.pdf")
-    assert "Rates by ward: Westmere" in text[6]
-    assert "Westmere North" in text[6] and "Westmere South" in text[6]
-    assert "Eastbrook North" not in text[6]
+    assert "Rates by ward: Westmere" in text[7]
+    assert "Westmere North" in text[7] and "Westmere South" in text[7]
+    assert "Eastbrook North" not in text[7]
     assert "than the county rate" in text[1]
 
 
@@ -203,3 +206,73 @@ def test_period_text_carries_part_year_months() -> None:
     assert PeriodInfo("2023", 12).text == "2023"
     span = PeriodInfo("2023/24", 10, pd.Timestamp("2023-04-01"), pd.Timestamp("2024-01-01"))
     assert span.month_span == "Apr 2023–Jan 2024"
+
+
+# ---------------------------------------------------------------- the success measures by year
+
+
+def _drawn_y(ax) -> np.ndarray:
+    """Every y value drawn in data coordinates: line and marker points and CI whisker ends."""
+    ys = [
+        np.asarray(line.get_ydata(), dtype=float)
+        for line in ax.lines
+        if line.get_transform() == ax.transData
+    ]
+    for collection in ax.collections:
+        ys += [
+            np.asarray(seg, dtype=float).reshape(-1, 2)[:, 1] for seg in collection.get_segments()
+        ]
+    return np.concatenate(ys) if ys else np.array([])
+
+
+def test_the_success_chart_draws_no_suppressed_value_and_prints_none() -> None:
+    publication = packdata.publication()
+    published = publication.pack.tables["success_measures"]
+    hidden = published[published["suppressed"]]
+    # 5 under-25 knife admissions in 2022/23: an NHS count of 1-7, suppressed
+    assert hidden[["measure", "victims", "period"]].values.tolist() == [
+        ["knife_admissions", "under_25", "2022/23"]
+    ]
+    exact = packdata.analytics_tables(packdata.lsoas(), packdata.sv_rates(packdata.lsoas()))
+    secret = exact["success_measures"].query(
+        "measure == 'knife_admissions' and victims == 'under_25' and period == '2022/23'"
+    )
+    assert secret["count"].tolist() == [5]
+    fig = Figure()
+    ax = fig.add_subplot()
+    series = [("knife_admissions", "all", "All ages"), ("knife_admissions", "under_25", "Under 25")]
+    with mpl.rc_context(RC_PARAMS):
+        suppressed = charts.success_chart(ax, published, periods=list(packdata.PERIODS),
+                                          series=series, value="rate",
+                                          infos=publication.pack.infos)  # fmt: skip
+    assert suppressed
+    drawn = _drawn_y(ax)
+    for value in secret[["rate", "ci_lower", "ci_upper"]].to_numpy().ravel():
+        assert not np.isclose(drawn, value).any(), f"{value} is drawn"
+    shown = published.query("measure == 'knife_admissions' and not suppressed")
+    for value in shown["rate"]:
+        assert np.isclose(drawn, value).any(), f"{value} is not drawn"
+    marks = [line for line in ax.lines if line.get_marker() == charts.SUPPRESSED_MARK]
+    assert [round(float(x)) for line in marks for x in line.get_xdata()] == [1]  # 2022/23
+    assert len(ax.texts) == 0  # no data labels: the numbers are in the tables the checker reads
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["All ages", "Under 25", charts.SUPPRESSED_LABEL]
+
+
+def test_the_success_measures_page_says_what_where_and_from_which_source(
+    county_pages: list[str],
+) -> None:
+    page = county_pages[6]
+    for text in (
+        "Hospital admissions for assault by a sharp object (X99), Testshire",
+        "Police-recorded knife- or sharp-object-enabled serious violence, Testshire",
+        "Homicides (police-recorded), Testshire",
+        "Rate per 100,000 residents (95% CI)",
+        "Rate per 1,000 residents (95% CI)",
+        "Homicides in the year",
+        "Financial year",
+        "Source: HES admitted patient care, ICD-10 X99",
+        "x on the axis: suppressed (small number), not plotted",
+        "Hospital admissions (HES): counts 1-7 suppressed",
+    ):
+        assert text in page, text

@@ -8,7 +8,6 @@ build.* to marts.* in one transaction and swaps each period folder into place in
 import contextlib
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -102,10 +101,7 @@ def staged_outputs(
             inputs=reporting.read_input_log(con),
             missing=reporting.MISSING,
             run_id=context.run.run_id,
-        )
-    if not settings.district_packs:
-        publication = replace(
-            publication, areas=[a for a in publication.areas if a.level == "county"]
+            district_packs=settings.district_packs,
         )
     protected = time.perf_counter()
     periods = report_periods(publication.pack.infos, settings.report_periods)
