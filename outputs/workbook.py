@@ -59,6 +59,7 @@ UNITS = {
     "gi_bin": "-3..3: cold/hot spot at 99/95/90% after FDR; 0 not significant",
     "share_of_incidents": "share (0-1) of the period's offences",
 }
+SHEET_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
 HEADER = {"bold": True, "bg_color": "#DDE3EE"}
 # Text is only ever text: never a formula, a number or a hyperlink, whatever it starts with.
 WORKBOOK_OPTIONS = {
@@ -123,6 +124,17 @@ def write_workbook(
         if is_proxy
         else "Local definition (force crime extract)"
     )
+    too_long = {name: len(t) for name, t in tables.items() if len(t) > SHEET_ROWS}
+    what = {
+        name: DESCRIPTIONS.get(name, name)
+        + (
+            f". NOT IN THIS WORKBOOK: {too_long[name]:,} rows, more than a sheet holds"
+            f" ({SHEET_ROWS:,}); see {name}.csv"
+            if name in too_long
+            else ""
+        )
+        for name in tables
+    }
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         bold, header = wb.add_format({"bold": True}), wb.add_format(HEADER)
@@ -141,7 +153,7 @@ def write_workbook(
                 [],
                 [("Sheet", header), ("What it holds", header)],
                 ["Notes", "Units, notes and disclosure rules"],
-                *([names[name], DESCRIPTIONS.get(name, name)] for name in tables),
+                *([names[name], what[name]] for name in tables),
             ],
         )
         lines = [
@@ -164,6 +176,8 @@ def write_workbook(
             ],
         )
         for name, table in tables.items():
+            if name in too_long:  # XlsxWriter would silently drop the rows past the last
+                continue
             ws = wb.add_worksheet(names[name])
             ws.freeze_panes(1, 0)
             for i, column in enumerate(table.columns):

@@ -6,7 +6,7 @@ previous table in place rather than half a table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -237,3 +237,32 @@ def read_geotable(con: duckdb.DuckDBPyConnection, table: str) -> gpd.GeoDataFram
     df = read_table(con, table)
     geometry = gpd.GeoSeries.from_wkb(df.pop("geometry").map(bytes), crs="EPSG:27700")
     return gpd.GeoDataFrame(df, geometry=geometry)
+
+
+def write_table_parts(
+    con: duckdb.DuckDBPyConnection, table: str, parts: Iterable[pd.DataFrame], columns: list[str]
+) -> int:
+    """Replace `schema.table` with the frames of `parts` one after another, in one transaction,
+    so a table too big to hold in memory is never held whole; returns the row count. With no
+    parts, the table is empty with `columns` (as text)."""
+    rows = 0
+    with transaction(con):
+        for part in parts:
+            if rows == 0:
+                _replace(con, table, part)
+            else:
+                with registered(con, _part=to_storable(part)):
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _part")
+            rows += len(part)
+        if rows == 0:
+            _replace(con, table, pd.DataFrame({c: pd.Series(dtype="object") for c in columns}))
+    return rows
+
+
+def sql_literal(value: str) -> str:
+    """`value` as a quoted SQL string literal, for statements that take no parameters (views).
+
+    >>> sql_literal("it's")
+    "'it''s'"
+    """
+    return "'" + value.replace("'", "''") + "'"

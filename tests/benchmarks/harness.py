@@ -84,6 +84,9 @@ STAGE_OF: tuple[tuple[str, str], ...] = (
     ("*report*", "outputs"),
     ("audit/runs", "outputs"),
 )
+# A national run renders the whole area's map pack only, as a national or regional user runs
+# it: 331 district packs are each district's own deliverable (recorded in the results).
+NATIONAL_SETTINGS = {"district_packs": False}
 TARGETS = {
     "county_full_refresh_s": 15.0,
     "national_core_s": 180.0,
@@ -249,6 +252,8 @@ def settings_for(size: Size, data_dir: Path, run_dir: Path) -> Path:
 
         return write_settings(run_dir, data_dir, district_packs=size.district_packs)
     settings = yaml.safe_load((data_dir / "settings.yaml").read_text(encoding="utf-8"))
+    if size.geography == "england-wales":
+        settings.update(NATIONAL_SETTINGS)
     settings["database"] = str(run_dir / "sna.duckdb")
     settings["output_dir"] = str(run_dir / "out")
     settings["district_packs"] = size.district_packs
@@ -433,6 +438,95 @@ def compare_counts(database: Path, counts_csv: Path) -> dict[str, Any]:
     }
 
 
+def reconciliation(database: Path, events: list[dict[str, Any]], files: dict[str, list[Path]]):
+    """Issue 5 item 8, as evidence: every input's `_reconciles` check passed in this run (from the
+    run's own check events); per police file, the lines the harness counts from the bytes equal
+    the records stored + rejected + blank lines; and in marts.sv_rates the county row is the sum
+    of its LSOAs for every source, period and measure. When the run stopped before publishing,
+    build.sv_rates (the table publish would copy) is read instead, and `rates_table` says so."""
+    import duckdb
+    import pandas as pd
+
+    checks = [e for e in events if e.get("event") == "check" and e["check"].endswith("_reconciles")]
+    lines = pd.DataFrame(
+        [
+            {"source": source, "file": str(path), "harness_lines": data_lines(path)}
+            for source in ("police_extract", "police_uk")
+            for path in files.get(source, [])
+        ],
+        columns=["source", "file", "harness_lines"],
+    ).astype({"source": "string", "file": "string", "harness_lines": "int64"})
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        return {"checked": False, "reason": f"{type(exc).__name__}: {exc}"}
+    try:
+        published = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"
+            " AND table_name = 'sv_rates'"
+        ).fetchone()[0]
+        rates = "marts.sv_rates" if published else "build.sv_rates"
+        con.register("_harness", lines)
+        files_off = con.execute(
+            """
+            WITH stored AS (
+                SELECT 'police_extract' AS source, _file AS file, count(*) AS n
+                FROM raw.police_extract GROUP BY ALL
+                UNION ALL
+                SELECT 'police_uk', _file, count(*) FROM raw.police_uk GROUP BY ALL
+            ), rejected AS (
+                SELECT source, file, count(DISTINCT line) AS n FROM quarantine.rejects GROUP BY ALL
+            )
+            SELECT h.source, h.file, h.harness_lines, coalesce(s.n, 0) AS stored,
+                   coalesce(r.n, 0) AS rejected, coalesce(l.blank_lines, 0) AS blank
+            FROM _harness h
+            LEFT JOIN stored s USING (source, file)
+            LEFT JOIN rejected r USING (source, file)
+            LEFT JOIN audit.loads l USING (source, file)
+            WHERE h.harness_lines IS DISTINCT FROM
+                  coalesce(s.n, 0) + coalesce(r.n, 0) + coalesce(l.blank_lines, 0)
+            """
+        ).df()
+        county_off = con.execute(
+            f"""
+            WITH lsoas AS (
+                SELECT source, period, measure, sum(count) AS lsoa_sum, count(*) AS lsoas
+                FROM {rates} WHERE area_level = 'lsoa' GROUP BY ALL
+            ), county AS (
+                SELECT source, period, measure, count AS county_count
+                FROM {rates} WHERE area_level = 'county'
+            )
+            SELECT * FROM county FULL JOIN lsoas USING (source, period, measure)
+            WHERE county_count IS DISTINCT FROM lsoa_sum
+            """
+        ).df()
+        rows = con.execute(f"SELECT count(*) FROM {rates} WHERE area_level = 'county'").fetchone()[
+            0
+        ]
+    except duckdb.Error as exc:
+        return {"checked": False, "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        con.close()
+    return {
+        "checked": True,
+        "rates_table": rates,
+        "reconcile_checks": len(checks),
+        "reconcile_checks_failed": sorted(e["check"] for e in checks if not e["passed"]),
+        "police_files": len(lines),
+        "police_lines_counted_by_harness": int(lines["harness_lines"].sum()) if len(lines) else 0,
+        "police_files_not_reconciling": files_off.head(20).to_dict("records"),
+        "county_rows": int(rows),
+        "county_rows_not_sum_of_lsoas": county_off.head(20).astype(str).to_dict("records"),
+        "holds": bool(
+            checks
+            and all(e["passed"] for e in checks)
+            and files_off.empty
+            and county_off.empty
+            and rows > 0
+        ),
+    }
+
+
 # ----------------------------------------------------------------------------- one more month
 
 
@@ -558,6 +652,11 @@ def bench_size(size: Size, data_root: Path, work: Path, cap: int, timeout: float
         timeout,
     )
     result["pipeline"] = run_pipeline(settings, f"{size.name}-full-refresh", logs, cap, timeout)
+    result["reconciliation"] = reconciliation(
+        settings.parent / "sna.duckdb",
+        read_events(settings.parent / f"{size.name}-full-refresh-events.jsonl"),
+        files,
+    )
     counts = run_dir / "pandas_counts.csv"
     result["pandas_reference"] = run_reference(
         "tests.benchmarks.pandas_reference",
@@ -790,6 +889,18 @@ def print_report(results: dict[str, Any], path: Path) -> None:
             "",
         )
         console.print(table)
+        rec = size.get("reconciliation", {})
+        if rec.get("checked"):
+            verdict = "[green]holds[/green]" if rec["holds"] else "[red]does NOT hold[/red]"
+            console.print(
+                f"  issue 5 item 8 {verdict}: {rec['reconcile_checks']} reconcile checks passed"
+                f" ({len(rec['reconcile_checks_failed'])} failed); {rec['police_files']:,} police"
+                f" files, {len(rec['police_files_not_reconciling'])} off against the harness's"
+                f" line count; {rec['county_rows']:,} county rows,"
+                f" {len(rec['county_rows_not_sum_of_lsoas'])} not the sum of their LSOAs"
+            )
+        elif rec:
+            console.print(f"  issue 5 item 8 not checked: {rec['reason']}")
         if p["other_steps"]:
             console.print(f"  steps in no stage (see STAGE_OF): {', '.join(p['other_steps'])}")
     table = Table(title="Targets (issue 5, item 7)", title_justify="left")
@@ -841,6 +952,7 @@ def run_benchmark(
             "timeout_min": timeout_min,
             "memory_sampled_every_s": SAMPLE_EVERY_S,
             "stage_of": [list(p) for p in STAGE_OF],
+            "national_settings": NATIONAL_SETTINGS,
             "targets": TARGETS,
             "note": (
                 "the machine may be shared: see load averages; the pipeline runs in a child"

@@ -49,6 +49,7 @@ class StepRecorder(_ProgressHandler):
             elif kind == "ASSET_CHECK_EVALUATION":
                 check = event.event_specific_data
                 self.write(event="asset", step=step, asset=check.asset_key.to_user_string())
+                self.write(event="check", step=step, check=check.check_name, passed=check.passed)
         super().emit(record)
 
 

@@ -10,9 +10,17 @@ import csv
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from tests.benchmarks.harness import GB, STAGES, Size, generate, run_benchmark
+from tests.benchmarks.harness import (
+    GB,
+    STAGES,
+    Size,
+    generate,
+    reconciliation,
+    run_benchmark,
+)
 
 pytestmark = pytest.mark.bench
 TINY = Size(
@@ -111,3 +119,53 @@ def test_the_generated_data_is_reused_while_the_generator_is_unchanged(tmp_path)
         600,
     )
     assert bigger["reused"] is False
+
+
+def test_item_8_is_checked_on_the_run_and_holds(results):
+    size = results[0]["sizes"]["tiny"]
+    rec = size["reconciliation"]
+    assert rec["checked"] and rec["holds"], rec
+    assert rec["reconcile_checks"] >= 2 and rec["reconcile_checks_failed"] == []
+    assert rec["police_files"] == 26
+    assert rec["police_lines_counted_by_harness"] == size["data"]["police_rows"]
+    assert rec["county_rows"] > 0
+
+
+def test_item_8_fails_on_a_lost_line_a_failed_check_or_a_county_not_its_lsoas(tmp_path):
+    extract = tmp_path / "force.csv"
+    extract.write_text("a,b\n1,2\n3,4\n5,6\n", encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "sna.duckdb"))
+    con.execute(
+        f"""
+        CREATE SCHEMA raw; CREATE SCHEMA quarantine; CREATE SCHEMA audit; CREATE SCHEMA marts;
+        CREATE TABLE raw.police_extract AS SELECT '{extract}' AS _file FROM range(2);
+        CREATE TABLE raw.police_uk (_file VARCHAR);
+        CREATE TABLE quarantine.rejects (source VARCHAR, file VARCHAR, line BIGINT);
+        CREATE TABLE audit.loads AS SELECT 'police_extract' AS source, '{extract}' AS file,
+            0 AS blank_lines;
+        CREATE TABLE marts.sv_rates AS SELECT * FROM (VALUES
+            ('lsoa', 'police', '2023/24', 'all_serious_violence', 2),
+            ('lsoa', 'police', '2023/24', 'all_serious_violence', 1),
+            ('county', 'police', '2023/24', 'all_serious_violence', 3),
+            ('lsoa', 'police', '2023/24', 'knife', 1),
+            ('county', 'police', '2023/24', 'knife', 2))
+            AS t(area_level, source, period, measure, count);
+        """
+    )
+    con.close()
+    checks = [{"event": "check", "check": "police_extract_reconciles", "passed": True}]
+    rec = reconciliation(tmp_path / "sna.duckdb", checks, {"police_extract": [extract]})
+    assert rec["checked"] and not rec["holds"]
+    assert [f["harness_lines"] for f in rec["police_files_not_reconciling"]] == [3]
+    assert [r["measure"] for r in rec["county_rows_not_sum_of_lsoas"]] == ["knife"]
+    assert rec["rates_table"] == "marts.sv_rates"
+    con = duckdb.connect(str(tmp_path / "sna.duckdb"))  # a run stopped before publishing
+    con.execute("CREATE SCHEMA build; CREATE TABLE build.sv_rates AS FROM marts.sv_rates")
+    con.execute("DROP TABLE marts.sv_rates")
+    con.close()
+    rec = reconciliation(tmp_path / "sna.duckdb", checks, {"police_extract": [extract]})
+    assert rec["rates_table"] == "build.sv_rates" and not rec["holds"]
+    assert [r["measure"] for r in rec["county_rows_not_sum_of_lsoas"]] == ["knife"]
+    failed = [{**checks[0], "passed": False}]
+    rec = reconciliation(tmp_path / "sna.duckdb", failed, {})
+    assert rec["reconcile_checks_failed"] == ["police_extract_reconciles"] and not rec["holds"]

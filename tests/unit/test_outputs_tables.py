@@ -143,3 +143,30 @@ def test_workbook_text_is_stored_as_escaped_text_never_as_a_formula(tmp_path):
     ws = load_workbook(path)["sv_rates"]
     assert ws["A2"].value == "'=1+1" and ws["A2"].data_type == "s"
     assert ws["B2"].value == 5 and ws["B2"].data_type == "n"
+
+
+def test_a_table_longer_than_a_sheet_is_named_on_contents_and_left_to_its_csv(
+    tmp_path, monkeypatch
+):
+    from openpyxl import load_workbook
+
+    import outputs.workbook as workbook
+    from transforms.disclosure import load_disclosure
+
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 3)  # a national grid has millions of cells
+    path = workbook.write_workbook(
+        {
+            "sv_rates": pd.DataFrame({"count": [1, 2]}),
+            "hotspot_grid": pd.DataFrame({"n": range(4)}),
+        },
+        tmp_path / "t.xlsx",
+        audience=load_disclosure().audience("partner"),
+        period_text="2023/24",
+        definition_id="d",
+        notes=[],
+        is_proxy=False,
+    )
+    wb = load_workbook(path)
+    assert "sv_rates" in wb.sheetnames and "hotspot_grid" not in wb.sheetnames
+    said = " ".join(str(c.value) for row in wb["Contents"].iter_rows() for c in row)
+    assert "NOT IN THIS WORKBOOK: 4 rows" in said and "see hotspot_grid.csv" in said

@@ -147,3 +147,11 @@ def test_duckdb_memory_limit_is_set_on_every_run_connection(tmp_path: Path) -> N
     assert limit in {"1.3 GiB", "1.4 GiB"}  # 1.5 GB as DuckDB prints it
     with pytest.raises(SettingsError, match="number of gigabytes above 0"):
         load_settings(write(tmp_path, MINIMAL + "duckdb_memory_gb: 0\n"), base_dir=tmp_path)
+
+
+def test_district_packs_default_to_on_and_can_be_turned_off(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path).district_packs
+    off = load_settings(write(tmp_path, MINIMAL + "district_packs: false\n"), base_dir=tmp_path)
+    assert off.district_packs is False
+    with pytest.raises(SettingsError, match="'district_packs' must be true or false"):
+        load_settings(write(tmp_path, MINIMAL + "district_packs: some\n"), base_dir=tmp_path)

@@ -11,21 +11,36 @@ from pipelines.defs.geography.assets import incident_placement
 from pipelines.defs.rates.assets import sv_rates
 from pipelines.defs.reference.assets import lsoa
 from pipelines.freshness import MARTS_FRESHNESS
-from pipelines.metadata import md_table, table_metadata
+from pipelines.metadata import md_table, preview, table_metadata
 from pipelines.partitions import periods_def, periods_of_run
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
 from transforms.concentration import concentration_tables
-from transforms.db import read_geotable, read_table, write_periods, write_table
+from transforms.db import (
+    read_geotable,
+    read_table,
+    sql_literal,
+    write_periods,
+    write_table,
+    write_table_parts,
+)
 from transforms.emerging import emerging_hotspots as compute_emerging
-from transforms.grid import grid_hotspots
+from transforms.grid import (
+    GRID_COLUMNS,
+    PERIODS_SQL,
+    cell_size_rule,
+    grid_periods,
+    sql_locations,
+    study_cells,
+)
 from transforms.hotspots import HEADLINE, area_hotspots
 
 POINTS_SQL = """
+    CREATE OR REPLACE TEMP VIEW grid_points AS
     SELECT i.period, i.occurred_month, i.x, i.y, i.source
     FROM core.incidents AS i
     JOIN ref.lsoa AS l USING (lsoa_code)
-    WHERE i.source = ? AND i.sv_category IS NOT NULL AND i.period IS NOT NULL
+    WHERE i.source = {source} AND i.sv_category IS NOT NULL AND i.period IS NOT NULL
       AND i.x IS NOT NULL AND i.y IS NOT NULL
 """
 
@@ -128,36 +143,51 @@ def hotspots(
     deps=[incident_placement, lsoa],
 )
 def hotspot_grid(sna: SNASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Located serious-violence incidents on a regular grid: counts, quartic KDE and Gi* per cell."""
+    """Located serious-violence incidents on a regular grid: counts, quartic KDE and Gi* per cell.
+
+    Incidents are aggregated to distinct locations in DuckDB, and the cells are found one
+    district at a time, so memory follows the number of cells and locations, not incidents.
+    """
     settings = sna.load()
     started = time.perf_counter()
     with duckdb.get_connection() as con:
-        points = con.execute(POINTS_SQL, [settings.rates_source]).df()
         areas = read_geotable(con, "ref.lsoa")
-        area = shapely.union_all(areas.geometry.make_valid().to_numpy())
-        table = grid_hotspots(
-            points, area, settings.hotspot_grid_cell_m, areas.geometry.area.to_numpy()
+        size = float(
+            settings.hotspot_grid_cell_m
+            or cell_size_rule(areas.total_bounds, areas.geometry.area.to_numpy())
         )
-        write_table(con, "build.hotspot_grid", table)
-    per_period = (
-        table.assign(hot=table["gi_bin"] >= 2)
-        .groupby("period")
-        .agg(points=("count", "sum"), cells=("cell_id", "size"), hot_cells_95=("hot", "sum"))
-        .reset_index()
-    )
+        districts = (
+            areas.geometry.make_valid()
+            .groupby(areas["district_code"], dropna=False)
+            .agg(shapely.union_all)
+        )
+        cells = study_cells(districts.to_numpy(), size)
+        del areas, districts
+        con.execute(POINTS_SQL.format(source=sql_literal(settings.rates_source)))
+        periods = con.execute(PERIODS_SQL.format(points="grid_points")).df()
+        frames = grid_periods(periods, sql_locations(con, "grid_points"), cells, size)
+        rows = write_table_parts(con, "build.hotspot_grid", frames, GRID_COLUMNS)
+        per_period = con.execute(
+            "SELECT period, sum(count) AS points, count(*) AS cells,"
+            " count(*) FILTER (WHERE gi_bin >= 2) AS hot_cells_95,"
+            " any_value(kde_bandwidth_m) AS kde_bandwidth_m"
+            " FROM build.hotspot_grid GROUP BY period ORDER BY period"
+        ).df()
+        first_rows = con.execute("SELECT * FROM build.hotspot_grid LIMIT 10").df()
     return dg.MaterializeResult(
-        metadata=table_metadata(
-            table.drop(columns="geometry"),
-            "build.hotspot_grid",
-            cell_size_m=float(table["cell_size_m"].iloc[0]) if len(table) else 0.0,
-            cell_size_rule="settings"
+        metadata={
+            "dagster/row_count": rows,
+            "table": "build.hotspot_grid",
+            "preview": preview(first_rows),
+            "cell_size_m": size,
+            "cell_size_rule": "settings"
             if settings.hotspot_grid_cell_m
             else "min(sfhotspot 1/50 side, 10th-percentile LSOA side, 1 km)",
-            kde_bandwidth_m=", ".join(str(b) for b in table["kde_bandwidth_m"].unique()),
-            per_period=md_table(per_period),
-            located_points=len(points),
-            seconds=round(time.perf_counter() - started, 1),
-        )
+            "cells": len(cells),
+            "per_period": md_table(per_period),
+            "points_in_cells": int(per_period["points"].sum()),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
     )
 
 
