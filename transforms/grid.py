@@ -381,7 +381,9 @@ PERIODS_SQL = """
            array_to_string(list_sort(list(DISTINCT CAST(source AS VARCHAR))), ',') AS source
     FROM {points} GROUP BY period ORDER BY period
 """
-LOCATIONS_SQL = "SELECT x, y, count(*) AS incidents FROM {points} WHERE period = ? GROUP BY x, y"
+LOCATIONS_SQL = (  # ordered: the KDE and bandwidth sums then add up the same way every run
+    "SELECT x, y, count(*) AS incidents FROM {points} WHERE period = ? GROUP BY x, y ORDER BY x, y"
+)
 
 
 def sql_locations(con: duckdb.DuckDBPyConnection, points: str) -> Locations:

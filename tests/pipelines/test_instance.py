@@ -36,26 +36,30 @@ def test_the_instance_lives_beside_the_database_unless_dagster_home_is_set(
 
 
 def test_sna_run_shows_in_the_persistent_instance_with_its_checks(cli_run: CliRun) -> None:
+    """`sna run` is two runs (ingest, then analysis): both are in the instance, and between them
+    they hold every check of the code location, all passed."""
     assert cli_run.exit_code == 0, cli_run.output
-    [(run_id, status, launched_by), *_] = audit_runs(cli_run.settings.database)
-    assert (status, launched_by) == ("success", "sna run")
+    recorded = audit_runs(cli_run.settings.database)
+    assert [(status, by) for _, status, by in recorded] == [("success", "sna run")] * 2
     expected_checks = {key.name for key in defs().resolve_asset_graph().asset_check_keys}
     assert (cli_run.settings.database.parent / INSTANCE_FOLDER / "dagster.yaml").is_file()
+    evaluations = []
     with open_instance(cli_run.settings.database) as instance:
-        run = instance.get_run_by_id(run_id)  # Dagster's run id is the audit trail's
-        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
-        assert run.tags[LAUNCHED_BY_TAG] == "sna run"
-        assert run.tags[DATABASE_TAG] == str(cli_run.settings.database.resolve())
-        evaluations = [
-            record.dagster_event.event_specific_data
-            for record in instance.all_logs(
-                run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-            )
-        ]
+        for run_id, _, _ in recorded:
+            run = instance.get_run_by_id(run_id)  # Dagster's run id is the audit trail's
+            assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+            assert run.tags[LAUNCHED_BY_TAG] == "sna run"
+            assert run.tags[DATABASE_TAG] == str(cli_run.settings.database.resolve())
+            evaluations += [
+                record.dagster_event.event_specific_data
+                for record in instance.all_logs(
+                    run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                )
+            ]
         assert {e.check_name for e in evaluations} == expected_checks
         assert all(e.passed for e in evaluations)
         rates = instance.get_latest_materialization_event(dg.AssetKey(["marts", "sv_rates"]))
-        assert rates.run_id == run_id
+        assert rates.run_id == recorded[-1][0]  # the analysis run
         assert rates.asset_materialization.metadata["dagster/row_count"].value > 0
 
 
