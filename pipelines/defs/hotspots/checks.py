@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.hotspots.assets import emerging_hotspots, hotspot_grid, hotspots
+from pipelines.defs.rates.assets import sv_rates
 from pipelines.metadata import md_table
 from pipelines.resources import SNASettings
 
@@ -58,7 +59,7 @@ def bins_follow_z_and_fdr(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=bad.empty, metadata={"rows_off": md_table(bad)})
 
 
-@dg.asset_check(asset=hotspot_grid, blocking=True)
+@dg.asset_check(asset=hotspot_grid, blocking=True, additional_deps=[sv_rates])  # reads its county
 def grid_reconciles_with_incidents(sna: SNASettings, duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Per period, grid counts equal the located in-area incidents whose cell (found here in SQL
     from the coordinates, independently of the Python binning) is in the grid; with those in no
