@@ -9,9 +9,16 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from pipelines.definitions import defs
-from pipelines.instance import INSTANCE_FOLDER, dagster_home, open_instance
+from pipelines.instance import (
+    INSTANCE_FOLDER,
+    PooledSqliteEventLogStorage,
+    dagster_home,
+    ensure_dagster_home,
+    open_instance,
+)
 from pipelines.runs import DATABASE_TAG, LAUNCHED_BY_TAG, fail_orphaned_runs
 from tests.pipelines.conftest import REPO, CliRun
 
@@ -101,3 +108,51 @@ def test_sna_ui_fails_runs_left_started_by_a_killed_process_unless_one_holds_the
         assert fail_orphaned_runs(instance, database) == [killed]
         assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(elsewhere).status == dg.DagsterRunStatus.STARTED
+
+
+def test_run_events_keep_their_connections_and_every_event_is_stored(tmp_path: Path) -> None:
+    """Six runs through the pooled event log: every materialisation is read back, and only the
+    index and the most recent run shards keep an open engine."""
+
+    @dg.asset
+    def counted() -> int:
+        return 1
+
+    with open_instance(tmp_path / "sna.duckdb") as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        run_ids = [dg.materialize([counted], instance=instance).run_id for _ in range(6)]
+        assert [
+            len(instance.all_logs(r, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION))
+            for r in run_ids
+        ] == [1] * 6
+        latest = instance.get_latest_materialization_event(dg.AssetKey("counted"))
+        assert latest.run_id == run_ids[-1]
+        assert set(storage._engines) <= {"index", *run_ids[-storage.KEEP_RUN_SHARDS :]}
+    with open_instance(tmp_path / "sna.duckdb") as reopened:  # on disk, not only in memory
+        assert (
+            reopened.get_latest_materialization_event(dg.AssetKey("counted")).run_id == run_ids[-1]
+        )
+
+
+def test_dagster_yaml_follows_its_folder_and_keeps_your_edits(tmp_path: Path) -> None:
+    first = ensure_dagster_home(tmp_path / "a" / INSTANCE_FOLDER)
+    config = yaml.safe_load((first / "dagster.yaml").read_text())
+    assert config["event_log_storage"]["config"]["base_dir"] == str(first / "history" / "runs")
+    text = (
+        (first / "dagster.yaml")
+        .read_text()
+        .replace("max_concurrent_runs: 1", "max_concurrent_runs: 2")
+    )
+    (first / "dagster.yaml").write_text(text)
+    moved = tmp_path / "b" / INSTANCE_FOLDER
+    first.parent.rename(tmp_path / "b")
+    ensure_dagster_home(moved)
+    config = yaml.safe_load((moved / "dagster.yaml").read_text())
+    assert config["event_log_storage"]["config"]["base_dir"] == str(moved / "history" / "runs")
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 2
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # not written by sna
+    ensure_dagster_home(own)
+    assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
