@@ -59,7 +59,7 @@ def test_synthetic_inputs_run_end_to_end_from_another_folder(tmp_path, monkeypat
     out = tmp_path / "scaled"
     made = runner.invoke(
         app,
-        ["demo", "--out", str(out), "--lsoas", "200", "--crimes-per-year", "20000", "--years", "2"],
+        ["demo", "--out", str(out), "--lsoas", "80", "--crimes-per-year", "8000", "--years", "2"],
     )
     assert made.exit_code == 0, made.output
     elsewhere = tmp_path / "elsewhere"
@@ -88,7 +88,7 @@ def test_a_slice_of_the_real_geography_runs_end_to_end(shared_data: Path, tmp_pa
         tmp_path / "ew",
         geography="england-wales",
         n_lsoas=150,
-        crimes_per_year=40_000,
+        crimes_per_year=10_000,
         years=2,
         shared_lsoa21=shared_data / "lsoa21",
     )
