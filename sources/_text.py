@@ -60,6 +60,8 @@ def count_physical_lines(data: bytes) -> int:
     a terminator still counts. The empty file has none."""
     if not data:
         return 0
+    if b"\r" not in data:  # the usual case: one pass counts the LFs
+        return data.count(b"\n") + (data[-1:] != b"\n")
     crlf = data.count(b"\r\n")
     ends = data.count(b"\n") + data.count(b"\r") - crlf
     return ends + (data[-1:] not in (b"\n", b"\r"))

@@ -302,11 +302,15 @@ def _find_duplicates(
     if dedup is None:
         return
     key = _q(dedup.key)
+    # The windows below sort; only keys and records that occur more than once can repeat, and
+    # they are few, so they are found first with a hash aggregate and only their rows are sorted.
     con.execute(
         f"""
         INSERT INTO _duplicates
         SELECT ?, _file, _line, {key}, first_value(_file) OVER w, first_value(_line) OVER w
-        FROM {loading} WHERE {key} IS NOT NULL
+        FROM {loading}
+        WHERE {key} IN (SELECT {key} FROM {loading} WHERE {key} IS NOT NULL
+                        GROUP BY ALL HAVING count(*) > 1)
         WINDOW w AS (PARTITION BY {key} ORDER BY {dedup.order})
         QUALIFY row_number() OVER w > 1
         """,
@@ -318,13 +322,18 @@ def _find_duplicates(
         if name not in ("_file", "_line", "_load_id")
     ]
     record = f"struct_pack({', '.join(values)})"
+    # A record repeats only across files (copies within one file are distinct events), so only
+    # records whose hash is seen in two files are compared; equal hashes are then compared whole.
     con.execute(
         f"""
         INSERT INTO _duplicates
         SELECT ?, _file, _line, ?, first_value(_file) OVER w, first_value(_line) OVER w
         FROM (SELECT *, {record} AS _record,
                      row_number() OVER (PARTITION BY {record}, _file ORDER BY _line) AS _copy
-              FROM {loading} WHERE {key} IS NULL)
+              FROM {loading}
+              WHERE {key} IS NULL AND hash({record}) IN (
+                  SELECT hash({record}) FROM {loading} WHERE {key} IS NULL
+                  GROUP BY ALL HAVING count(DISTINCT _file) > 1))
         WINDOW w AS (PARTITION BY _record, _copy ORDER BY {dedup.order})
         QUALIFY row_number() OVER w > 1
         """,
