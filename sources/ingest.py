@@ -384,10 +384,10 @@ def _commit(
     if replacing:
         con.executemany("INSERT INTO _replacing VALUES (?)", [[f] for f in replacing])
     months = (
-        f"(SELECT _file, list(DISTINCT CAST(date_trunc('month', {_q(event_date)}) AS DATE)"
-        f" ORDER BY 1) FILTER ({_q(event_date)} IS NOT NULL) AS n FROM {table} GROUP BY 1)"
+        f"list(DISTINCT CAST(date_trunc('month', {_q(event_date)}) AS DATE) ORDER BY 1)"
+        f" FILTER ({_q(event_date)} IS NOT NULL)"
         if event_date
-        else f"(SELECT _file, NULL::DATE[] AS n FROM {table} WHERE false)"
+        else "NULL::DATE[]"
     )
     name = table.split(".")[1]
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -424,12 +424,12 @@ def _commit(
                    coalesce(t.n, 0) AS rows_loaded,
                    coalesce(r.n, 0) AS rows_rejected,
                    coalesce(c.n, 0) AS cell_issues,
-                   m.n AS months
+                   t.months AS months
             FROM _loads l
-            LEFT JOIN (SELECT _file, count(*) n FROM {table} GROUP BY 1) t ON t._file = l.file
+            LEFT JOIN (SELECT _file, count(*) AS n, {months} AS months FROM {table}
+                       WHERE _file IN (SELECT file FROM _loads) GROUP BY 1) t ON t._file = l.file
             LEFT JOIN (SELECT file, count(DISTINCT line) n FROM _rejects GROUP BY 1) r USING (file)
             LEFT JOIN (SELECT file, count(*) n FROM _cells GROUP BY 1) c USING (file)
-            LEFT JOIN {months} m ON m._file = l.file
             """,
             [load_id, now, map_hash],
         )
