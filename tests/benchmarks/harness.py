@@ -347,6 +347,10 @@ def settings_for(size: Size, data_dir: Path, run_dir: Path) -> Path:
 
         return write_settings(run_dir, data_dir, district_packs=size.district_packs)
     settings = yaml.safe_load((data_dir / "settings.yaml").read_text(encoding="utf-8"))
+    # the definition of this repository: data written from another worktree names its copy
+    settings["definition"] = str(
+        REPO / "config" / "definitions" / Path(settings["definition"]).name
+    )
     if size.geography == "england-wales":
         settings.update(NATIONAL_SETTINGS)
     settings["database"] = str(run_dir / "sna.duckdb")

@@ -1,4 +1,5 @@
-"""The bench reuses generated data while the code that wrote it is unchanged, and only then.
+"""The bench reuses generated data while the code that wrote it is unchanged, and only then,
+from whichever worktree wrote it.
 
 The national data takes minutes to write: a change to the county demo alone must not discard it,
 while a change to anything the scaled generator runs (its modules, or a constant it imports from
@@ -10,7 +11,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.benchmarks.harness import GENERATOR_FILES, REPO, generator_hash, generator_sources
+import yaml
+
+from tests.benchmarks.harness import (
+    GENERATOR_FILES,
+    REPO,
+    Size,
+    generator_hash,
+    generator_sources,
+    settings_for,
+)
 
 
 def copy_generators(root: Path) -> Path:
@@ -75,3 +85,18 @@ def test_a_change_to_what_the_scaled_generator_uses_regenerates(tmp_path):
     assert second["synthetic"] != first["synthetic"] and second["county"] == first["county"]
     (root / GENERATOR_FILES[0]).write_text("code,group\n", encoding="utf-8")
     assert generator_hash("synthetic", root) != second["synthetic"]
+
+
+def test_data_written_from_another_worktree_runs_with_this_repositorys_definition(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.yaml").write_text(
+        yaml.safe_dump({"definition": "/elsewhere/config/definitions/norfolk-2024.yaml"}),
+        encoding="utf-8",
+    )
+    size = Size("tiny", "synthetic", lsoas=40, crimes_per_year=2_000)
+    written = settings_for(size, data, tmp_path / "run")
+    settings = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert settings["definition"] == str(REPO / "config" / "definitions" / "norfolk-2024.yaml")
+    assert Path(settings["definition"]).is_file()
+    assert settings["database"] == str(tmp_path / "run" / "sna.duckdb")
