@@ -302,11 +302,15 @@ def _find_duplicates(
     if dedup is None:
         return
     key = _q(dedup.key)
+    # The windows below sort; only keys and records that occur more than once can repeat, and
+    # they are few, so they are found first with a hash aggregate and only their rows are sorted.
     con.execute(
         f"""
         INSERT INTO _duplicates
         SELECT ?, _file, _line, {key}, first_value(_file) OVER w, first_value(_line) OVER w
-        FROM {loading} WHERE {key} IS NOT NULL
+        FROM {loading}
+        WHERE {key} IN (SELECT {key} FROM {loading} WHERE {key} IS NOT NULL
+                        GROUP BY ALL HAVING count(*) > 1)
         WINDOW w AS (PARTITION BY {key} ORDER BY {dedup.order})
         QUALIFY row_number() OVER w > 1
         """,
@@ -318,13 +322,18 @@ def _find_duplicates(
         if name not in ("_file", "_line", "_load_id")
     ]
     record = f"struct_pack({', '.join(values)})"
+    # A record repeats only across files (copies within one file are distinct events), so only
+    # records whose hash is seen in two files are compared; equal hashes are then compared whole.
     con.execute(
         f"""
         INSERT INTO _duplicates
         SELECT ?, _file, _line, ?, first_value(_file) OVER w, first_value(_line) OVER w
         FROM (SELECT *, {record} AS _record,
                      row_number() OVER (PARTITION BY {record}, _file ORDER BY _line) AS _copy
-              FROM {loading} WHERE {key} IS NULL)
+              FROM {loading}
+              WHERE {key} IS NULL AND hash({record}) IN (
+                  SELECT hash({record}) FROM {loading} WHERE {key} IS NULL
+                  GROUP BY ALL HAVING count(DISTINCT _file) > 1))
         WINDOW w AS (PARTITION BY _record, _copy ORDER BY {dedup.order})
         QUALIFY row_number() OVER w > 1
         """,
@@ -375,10 +384,10 @@ def _commit(
     if replacing:
         con.executemany("INSERT INTO _replacing VALUES (?)", [[f] for f in replacing])
     months = (
-        f"(SELECT _file, list(DISTINCT CAST(date_trunc('month', {_q(event_date)}) AS DATE)"
-        f" ORDER BY 1) FILTER ({_q(event_date)} IS NOT NULL) AS n FROM {table} GROUP BY 1)"
+        f"list(DISTINCT CAST(date_trunc('month', {_q(event_date)}) AS DATE) ORDER BY 1)"
+        f" FILTER ({_q(event_date)} IS NOT NULL)"
         if event_date
-        else f"(SELECT _file, NULL::DATE[] AS n FROM {table} WHERE false)"
+        else "NULL::DATE[]"
     )
     name = table.split(".")[1]
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -415,12 +424,12 @@ def _commit(
                    coalesce(t.n, 0) AS rows_loaded,
                    coalesce(r.n, 0) AS rows_rejected,
                    coalesce(c.n, 0) AS cell_issues,
-                   m.n AS months
+                   t.months AS months
             FROM _loads l
-            LEFT JOIN (SELECT _file, count(*) n FROM {table} GROUP BY 1) t ON t._file = l.file
+            LEFT JOIN (SELECT _file, count(*) AS n, {months} AS months FROM {table}
+                       WHERE _file IN (SELECT file FROM _loads) GROUP BY 1) t ON t._file = l.file
             LEFT JOIN (SELECT file, count(DISTINCT line) n FROM _rejects GROUP BY 1) r USING (file)
             LEFT JOIN (SELECT file, count(*) n FROM _cells GROUP BY 1) c USING (file)
-            LEFT JOIN {months} m ON m._file = l.file
             """,
             [load_id, now, map_hash],
         )

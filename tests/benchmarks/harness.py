@@ -18,6 +18,7 @@ reported as pass or miss; nothing here is a test (timings are never asserted).
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import datetime as dt
 import fnmatch
@@ -43,8 +44,9 @@ DATA_DIR = REPO / "data" / "bench"
 GB = 1024**3
 SAMPLE_EVERY_S = 0.05
 
-STAGES = ("ingest", "placement", "classify", "rates", "outputs")
 CORE_STAGES = ("ingest", "placement", "classify", "rates")  # the national 3-minute target
+ANALYSIS_STAGES = ("hotspots", "trends", "risk", "priorities")  # the marts after the rates
+STAGES = (*CORE_STAGES, *ANALYSIS_STAGES, "outputs")
 # The ONE place that says which stage a Dagster step belongs to: fnmatch patterns on the asset
 # key a step materialises or checks ("raw/police_uk"; else its step key with "__" read as "/").
 # First match wins; a step that matches nothing is reported under "other", never dropped.
@@ -76,6 +78,19 @@ STAGE_OF: tuple[tuple[str, str], ...] = (
     ("*denominator*", "rates"),
     ("*success_measures*", "rates"),
     ("*measures*", "rates"),
+    ("marts/hotspot*", "hotspots"),
+    ("marts/emerging_hotspots*", "hotspots"),
+    ("marts/concentration*", "hotspots"),
+    ("marts/lorenz_curve*", "hotspots"),
+    ("concentration", "hotspots"),
+    ("marts/trends*", "trends"),
+    ("marts/year_on_year*", "trends"),
+    ("marts/time_profile*", "trends"),
+    ("trends", "trends"),
+    ("marts/risk_*", "risk"),
+    ("marts/priority_*", "priorities"),
+    ("priorities", "priorities"),
+    ("marts/proportions*", "priorities"),
     ("first_outputs", "outputs"),
     ("*publish*", "outputs"),
     ("*outputs*", "outputs"),
@@ -209,20 +224,100 @@ def child(module: str, *args: object) -> list[str]:
 # ----------------------------------------------------------------------------- data
 
 
-def generator_hash() -> str:
-    """What the generated files depend on: the generator's code and the offence code reference."""
+def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
+    """A module's top-level definitions by the names they bind."""
+    defs: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            defs[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        defs[name.id] = node
+    return defs
+
+
+def generator_sources(
+    module: str, names: frozenset[str] | None = None, root: Path = REPO
+) -> dict[str, str]:
+    """The code a generator runs: `module` whole (names None) or only the top-level definitions of
+    `names` and those they refer to, following `from sources import x` (whole module) and
+    `from sources.x import a, b` (those definitions only). Keys are "module" or "module:name"."""
+    found: dict[str, str] = {}
+
+    def visit(mod: str, wanted: frozenset[str] | None) -> None:
+        path = root / Path(*mod.split(".")).with_suffix(".py")
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        defs = _top_level(tree)
+        if wanted is None:
+            if mod in found:
+                return
+            found[mod] = text
+            nodes: list[ast.AST] = [tree]
+        else:
+            todo, nodes, seen = list(wanted), [], set()
+            while todo:
+                name = todo.pop()
+                if name in seen or name not in defs:
+                    continue
+                seen.add(name)
+                found[f"{mod}:{name}"] = ast.get_source_segment(text, defs[name]) or ""
+                nodes.append(defs[name])
+                todo += [n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name)]
+        used = {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+        for node in tree.body:
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                "sources"
+            ):
+                continue
+            if node.module == "sources":  # from sources import demo_crime as dc
+                for alias in node.names:
+                    if wanted is None or (alias.asname or alias.name) in used:
+                        visit(f"sources.{alias.name}", None)
+            else:  # from sources.demo import A, b
+                mine = {
+                    a.name for a in node.names if wanted is None or (a.asname or a.name) in used
+                }
+                if mine:
+                    visit(node.module, frozenset(mine))
+
+    visit(module, names)
+    return found
+
+
+# The module whose function `sna demo` calls for each geography, and the data files it reads
+# from the repository (the England and Wales polygons come from ../shared, which is not ours).
+GENERATOR_OF = {
+    "county": "sources.demo",
+    "synthetic": "sources.demo_scale",
+    "england-wales": "sources.demo_scale",
+}
+GENERATOR_FILES = ("config/reference/ho_offence_codes.csv",)
+
+
+def generator_hash(geography: str, root: Path = REPO) -> str:
+    """What the generated files of a geography depend on: the code its generator runs (not every
+    demo module: a change to the county demo alone keeps the national data) and the offence
+    code reference."""
     digest = hashlib.sha256()
-    for path in sorted((REPO / "sources").glob("demo*.py")) + [
-        REPO / "config" / "reference" / "ho_offence_codes.csv"
-    ]:
-        digest.update(path.read_bytes())
+    code = generator_sources(GENERATOR_OF[geography], root=root)
+    for key in sorted(code):
+        digest.update(f"{key}\n{code[key]}\n".encode())
+    for name in GENERATOR_FILES:
+        digest.update((root / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
 def generate(size: Size, data_dir: Path, logs: Path, cap: int, timeout: float) -> dict[str, Any]:
     """Write the size's inputs with `sna demo`, unless the same generator already wrote them."""
     stamp_path = data_dir / "bench_stamp.json"
-    wanted = {"size": asdict(size) | {"add_month": None}, "generator": generator_hash()}
+    wanted = {
+        "size": asdict(size) | {"add_month": None},
+        "generator": generator_hash(size.geography),
+    }
     if stamp_path.is_file():
         stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
         if {k: stamp.get(k) for k in wanted} == wanted:
@@ -252,6 +347,10 @@ def settings_for(size: Size, data_dir: Path, run_dir: Path) -> Path:
 
         return write_settings(run_dir, data_dir, district_packs=size.district_packs)
     settings = yaml.safe_load((data_dir / "settings.yaml").read_text(encoding="utf-8"))
+    # the definition of this repository: data written from another worktree names its copy
+    settings["definition"] = str(
+        REPO / "config" / "definitions" / Path(settings["definition"]).name
+    )
     if size.geography == "england-wales":
         settings.update(NATIONAL_SETTINGS)
     settings["database"] = str(run_dir / "sna.duckdb")

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from sources._csv import load_spec
-from sources.ingest import sync_csv_files
+from sources.ingest import Dedup, _find_duplicates, sync_csv_files
 from sources.registry import BY_KEY
 from tests.helpers import reconciles
 from transforms.db import ensure_schema
@@ -125,3 +125,47 @@ def test_a_changed_column_map_reads_every_file_again(con, tmp_path):
     con.execute("UPDATE audit.loads SET column_map_hash = 'older'")
     assert _sync(con, [jan], "two").whole
     assert _loads(con)["2024-01.csv"][0] == "two"
+
+
+def test_duplicates_found_from_repeated_keys_only_equal_those_of_a_window_over_every_row(con):
+    """Only keys and records seen more than once are sorted; the result is what a window over the
+    whole table gives: keys repeated in one file and across three, and keyless records with
+    copies inside one file (distinct events) and across files (the same record again)."""
+    con.execute(
+        """
+        CREATE TABLE raw.t AS SELECT * FROM (VALUES
+            ('a', 'x', 'f1', 2), ('a', 'y', 'f2', 2), ('a', 'z', 'f3', 5), ('b', 'x', 'f1', 3),
+            ('c', 'x', 'f1', 4), ('c', 'x', 'f1', 7), (NULL, 'asb', 'f1', 5),
+            (NULL, 'asb', 'f1', 6), (NULL, 'asb', 'f1', 8), (NULL, 'asb', 'f2', 3),
+            (NULL, 'asb', 'f3', 2), (NULL, 'asb', 'f3', 9), (NULL, 'other', 'f2', 4),
+            (NULL, 'other', 'f2', 5), (NULL, 'only', 'f3', 3))
+            AS v(crime_id, crime_type, _file, _line)
+        """
+    )
+    dedup = Dedup("crime_id", "_file DESC, _line DESC")
+    _find_duplicates(con, "raw.t", "police_uk", dedup)
+    found = con.execute("SELECT * FROM _duplicates ORDER BY ALL").fetchall()
+    window = con.execute(
+        """
+        SELECT 'police_uk', _file, _line, crime_id, first_value(_file) OVER w,
+               first_value(_line) OVER w
+        FROM raw.t WHERE crime_id IS NOT NULL
+        WINDOW w AS (PARTITION BY crime_id ORDER BY _file DESC, _line DESC)
+        QUALIFY row_number() OVER w > 1
+        UNION ALL
+        SELECT 'police_uk', _file, _line, '(no crime_id: the same record in a later file)',
+               first_value(_file) OVER v, first_value(_line) OVER v
+        FROM (SELECT *, row_number() OVER (PARTITION BY crime_type, _file ORDER BY _line) AS c
+              FROM raw.t WHERE crime_id IS NULL)
+        WINDOW v AS (PARTITION BY crime_type, c ORDER BY _file DESC, _line DESC)
+        QUALIFY row_number() OVER v > 1
+        ORDER BY ALL
+        """
+    ).fetchall()
+    assert found == window
+    assert [(f, line) for _, f, line, key, *_ in found if key == "a"] == [("f1", 2), ("f2", 2)]
+    assert [(f, line, kf, kl) for _, f, line, key, kf, kl in found if key.startswith("(no")] == [
+        ("f1", 5, "f3", 2),
+        ("f1", 6, "f3", 9),
+        ("f2", 3, "f3", 2),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from sources._result import (
     concat_results,
     reject_rows,
 )
+from sources._text import count_physical_lines
 from sources.paths import expand
 
 SPEC: Spec = spec_from_dict(
@@ -187,3 +189,14 @@ def test_expand_sorts_and_fails_clearly(tmp_path):
     assert expand(tmp_path / "c.txt") == [(tmp_path / "c.txt").resolve()]
     with pytest.raises(FileNotFoundError, match=r"nothing_\*\.csv"):
         expand(str(tmp_path / "nothing_*.csv"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"a", b"a\n", b"a\nb", b"a\r\nb\r\n", b"a\rb", b"\r", b"\r\r\n\n", b"a\r\nb\rc\n\r"],
+)
+def test_physical_lines_are_counted_as_an_editor_counts_them(data):
+    """LF, CRLF and a lone CR each end a line, whichever pass counts them (LF-only files take
+    the short one); the oracle is a regular expression over the same bytes."""
+    ends = len(re.findall(rb"\r\n|\r|\n", data))
+    assert count_physical_lines(data) == ends + (data[-1:] not in (b"", b"\n", b"\r"))
