@@ -3,6 +3,8 @@ the months behind each period, the input log, and the definition's wording and p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import geopandas as gpd
 import pandas as pd
@@ -48,11 +50,14 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     )
 
 
-def read_build_tables(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame | None]:
-    """Every published table of this run from `build.*`; None for one that was not built."""
+def read_build_tables(
+    con: duckdb.DuckDBPyConnection, names: Sequence[str] = TABLE_ORDER
+) -> dict[str, pd.DataFrame | None]:
+    """The published tables `names` of this run from `build.*` (every one by default); None for
+    one that was not built."""
     return {
         name: read_table(con, f"build.{name}") if table_exists(con, "build", name) else None
-        for name in TABLE_ORDER
+        for name in names
     }
 
 

@@ -39,6 +39,7 @@ DERIVED = (
     "rate_per_1000", "rate", "ci_lower", "ci_upper", "vs_county", "vs_england", "change",
     "change_p", "rate_ratio", "p_value", "proportion",
 )  # fmt: skip
+SHOWN_CHUNK = 200_000  # keyed cells gathered before they are kept as a compact frame
 GPKG_LEVELS = {"lsoa": "lsoa", "ward": "ward", "district": "district", "hotspot_grid": "grid"}
 
 
@@ -96,7 +97,7 @@ class _Checker:
         keyed = all(c in col for c in ("area_code", "period", "measure", "count")) and (
             "area_level" in col or level is not None
         )
-        cells = []
+        cells: list[tuple] = []
         said_audience = "audience" in col
         if not said_audience:
             self.flag(
@@ -160,18 +161,26 @@ class _Checker:
                     measure = f"{measure}|{get('victims')}"
                 count = get("count")
                 cells.append(
-                    {
-                        "source": source,
-                        "area_level": lvl,
-                        "area_code": str(get("area_code")),
-                        "period": str(get("period")),
-                        "measure": measure,
-                        "published": _number(count),
-                        "hidden": hidden_row or count == marker,
-                    }
+                    (
+                        source,
+                        lvl,
+                        str(get("area_code")),
+                        str(get("period")),
+                        measure,
+                        _number(count),
+                        hidden_row or count == marker,
+                    )
                 )
+                if len(cells) == SHOWN_CHUNK:
+                    self._keep_shown(cells)
+                    cells = []
         if cells:
-            self.shown.append(pd.DataFrame(cells))
+            self._keep_shown(cells)
+
+    def _keep_shown(self, cells: list[tuple]) -> None:
+        """Keep a table's keyed cells as a frame (a row of tuples costs ten times more)."""
+        frame = pd.DataFrame(cells, columns=[*KEY, "published", "hidden"])
+        self.shown.append(frame.astype({c: "category" for c in ("source", "area_level", "period")}))
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -179,7 +188,7 @@ class _Checker:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, [])
-            self.table(path, path.stem, header, list(reader))
+            self.table(path, path.stem, header, reader)  # streamed: a national CSV is 3M rows
 
     def xlsx_file(self, path: Path) -> None:
         from openpyxl import load_workbook
@@ -348,10 +357,23 @@ def check_published(
             continue
         reader(path)
     if checker.shown and len(exact):
-        shown = pd.concat(checker.shown, ignore_index=True)
+        shown = pd.concat(checker.shown, ignore_index=True).astype({c: "str" for c in KEY})
+        checker.shown.clear()
         known = exact[KEY].astype(str).drop_duplicates()
         shown = shown.merge(known, on=KEY, how="inner")  # cells of tables the audit knows
-        leaked = audit_published(shown, exact, audience, geography=geography, partitions=partitions)
+        # one period at a time: no equation ties two periods (see protect_counts_by_period)
+        leaked = pd.concat(
+            [
+                audit_published(
+                    shown[shown["period"] == period],
+                    cells,
+                    audience,
+                    geography=geography,
+                    partitions=partitions,
+                )
+                for period, cells in exact.groupby("period", sort=True)
+            ]
+        )
         for row in leaked.itertuples():
             checker.flag(
                 folder,

@@ -319,3 +319,55 @@ def test_large_systems_give_the_same_answer_as_the_exact_small_system_method(mon
         monkeypatch.setattr(disclosure, "DENSE_LIMIT", 400)
         assert (exact == sparse).all()
         assert exact.any() and (unknown & ~exact).any()
+
+
+def test_protecting_one_period_at_a_time_gives_the_cells_of_protecting_all_at_once() -> None:
+    """Three periods of a random county, police (suppressed at LSOA) and hospital counts (suppressed
+    and rounded at every level), with ward, district and county totals and the headline as the
+    sum of its categories: the per-period protection hides exactly the same cells."""
+    from transforms.disclosure import protect_counts_by_period
+
+    rng = np.random.default_rng(23)
+    lsoas = [f"L{i:03d}" for i in range(90)]
+    geo = pd.DataFrame(
+        {
+            "lsoa_code": lsoas,
+            "ward_code": [f"W{i // 5:02d}" for i in range(90)],
+            "district_code": [f"D{i // 30}" for i in range(90)],
+            "county_code": "K",
+        }
+    )
+    rules = AudienceRules(
+        "public",
+        "Public",
+        "PUBLIC",
+        "*",
+        {"police": SourceRule((1, 4), None, frozenset({"lsoa"})), "hes": SourceRule((1, 7), 5)},
+    )
+    frames = []
+    for period in ("2021/22", "2022/23", "2023/24"):
+        for source, mean in (("police", 3), ("hes", 1)):
+            x, y = rng.poisson(mean, 90), rng.poisson(4 * mean, 90)
+            lsoa = pd.DataFrame(
+                {
+                    "area_code": lsoas * 3,
+                    "measure": ["x"] * 90 + ["y"] * 90 + ["all"] * 90,
+                    "count": np.concatenate([x, y, x + y]),
+                }  # fmt: skip
+            ).merge(geo, left_on="area_code", right_on="lsoa_code")
+            levels = [lsoa.assign(area_level="lsoa")]
+            for level in ("ward", "district", "county"):
+                levels.append(
+                    lsoa.groupby([f"{level}_code", "measure"], as_index=False)["count"]
+                    .sum()
+                    .rename(columns={f"{level}_code": "area_code"})
+                    .assign(area_level=level)
+                )
+            frames.append(pd.concat(levels).assign(source=source, period=period))
+    table = pd.concat(frames, ignore_index=True)[KEY + ["count"]]
+    table = table.sample(frac=1, random_state=1).reset_index(drop=True)  # periods interleaved
+    parts = {"all": ["x", "y"]}
+    at_once = protect_counts(table, rules, geography=geo, partitions=parts)
+    by_period = protect_counts_by_period(table, rules, geography=geo, partitions=parts)
+    assert set(at_once["status"]) == {"shown", "rounded", "primary", "secondary"}
+    pd.testing.assert_frame_equal(by_period, at_once)
