@@ -117,14 +117,16 @@ def write_workbook(
     is_proxy: bool,
     run_id: str = "",
 ) -> Path:
-    """Write the workbook atomically and return its path."""
+    """Write the workbook atomically and return its path. Each table is taken twice (its length,
+    then its sheet) and not kept, so a mapping that makes them on demand holds one at a time."""
     path = Path(path)
     basis = (
         "PROXY: data.police.uk open data, not the local definition"
         if is_proxy
         else "Local definition (force crime extract)"
     )
-    too_long = {name: len(t) for name, t in tables.items() if len(t) > SHEET_ROWS}
+    rows = {name: len(tables[name]) for name in tables}
+    too_long = {name: n for name, n in rows.items() if n > SHEET_ROWS}
     what = {
         name: DESCRIPTIONS.get(name, name)
         + (
@@ -175,9 +177,10 @@ def write_workbook(
                 *([column, unit] for column, unit in UNITS.items()),
             ],
         )
-        for name, table in tables.items():
+        for name in tables:
             if name in too_long:  # XlsxWriter would silently drop the rows past the last
                 continue
+            table = tables[name]  # one at a time: `tables` may make each on demand
             ws = wb.add_worksheet(names[name])
             ws.freeze_panes(1, 0)
             for i, column in enumerate(table.columns):

@@ -3,7 +3,7 @@ the months behind each period, the input log, and the definition's wording and p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import duckdb
 import geopandas as gpd
@@ -50,15 +50,28 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     )
 
 
-def read_build_tables(
-    con: duckdb.DuckDBPyConnection, names: Sequence[str] = TABLE_ORDER
-) -> dict[str, pd.DataFrame | None]:
-    """The published tables `names` of this run from `build.*` (every one by default); None for
-    one that was not built."""
-    return {
-        name: read_table(con, f"build.{name}") if table_exists(con, "build", name) else None
-        for name in names
-    }
+class BuildTables(Mapping[str, pd.DataFrame | None]):
+    """This run's published tables `names` (every one by default), each read from `build.*` when
+    asked for and not kept (None for one not built): a caller that takes them one at a time holds
+    one whole table at a time, which a country's tables (9M rows) need."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, names: Sequence[str] = TABLE_ORDER):
+        self._con, self._names = con, tuple(names)
+
+    def __getitem__(self, name: str) -> pd.DataFrame | None:
+        if name not in self._names:
+            raise KeyError(name)
+        return (
+            read_table(self._con, f"build.{name}")
+            if table_exists(self._con, "build", name)
+            else None
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def read_lsoas(con: duckdb.DuckDBPyConnection) -> gpd.GeoDataFrame:

@@ -818,21 +818,28 @@ def protect_tables(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Every table as the audience may see it, and the protected cell table behind them.
 
+    tables: exact tables by name (None for one not built); each is taken at most twice (its cells,
+    then the table) and not kept, so a mapping that reads on demand holds one at a time.
+
     Count tables (CELL_TABLES) are protected as one set of cells, so a cell hidden in one is hidden
     in all. `hotspots.value` (the LSOA rate or count that was tested) is hidden where the rates
     cell is. Tables of counts with no published totals (VALUE_TABLES) get each rule value by value.
     Other tables (shares, correlations, model terms, coverage) carry no small counts and pass as
     they are. Every returned table that had counts gains a boolean `suppressed` column.
     """
-    present = {n: t for n, t in tables.items() if t is not None}
-    cell_tables = {n: t for n, t in present.items() if n in CELL_TABLES and len(t)}
-    exact = count_cells(table_cells(n, t) for n, t in cell_tables.items())
+    exact = count_cells(
+        table_cells(n, t) for n in tables if n in CELL_TABLES and (t := tables[n]) is not None
+    )
     protected = protect_counts_by_period(
         exact, audience, geography=geography, partitions=partitions
     )
+    del exact
     out: dict[str, pd.DataFrame] = {}
-    for name, table in present.items():
-        if name in cell_tables:
+    for name in tables:
+        table = tables[name]  # one exact table at a time: `tables` may read each on demand
+        if table is None:
+            continue
+        if name in CELL_TABLES and len(table):
             rate_columns, per = ("rate_per_1000", "ci_lower", "ci_upper"), 1000.0
             if name == "success_measures":
                 rate_columns = ("rate", "ci_lower", "ci_upper")

@@ -84,7 +84,7 @@ def staged_outputs(
     source = settings.rates_source
     started = time.perf_counter()
     with duckdb.get_connection() as con:
-        exact = reporting.read_build_tables(con)
+        exact = reporting.BuildTables(con)  # read one table at a time
         lsoas = reporting.read_lsoas(con)
         publication = prepare_publication(
             exact,
@@ -150,7 +150,7 @@ def published_files_pass_disclosure_control(
     source = settings.rates_source
     root = staging_dir(settings.output_dir, context.run.run_id)
     with duckdb.get_connection() as con:
-        exact = reporting.read_build_tables(con, CELL_TABLES)  # the tables with count cells
+        exact = reporting.BuildTables(con, CELL_TABLES)  # the tables with count cells
         lsoas = reporting.read_lsoas(con)
     cells = count_cells(
         table_cells(name, t) for name, t in exact.items() if name in CELL_TABLES and t is not None
