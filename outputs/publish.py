@@ -33,6 +33,7 @@ from outputs.html import write_index
 from outputs.pack import Area, Definition, PackData, pack_areas, render_pack
 from outputs.tables import write_csv
 from outputs.workbook import write_workbook
+from transforms.db import release_unused_memory
 from transforms.disclosure import AudienceRules, describe_rules, protect_tables
 
 MANIFEST = "manifest.json"
@@ -319,6 +320,7 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
         )
     for name, table in tables.items():
         written.append(write_csv(file_table(table, pub.audience, run_id), folder / f"{name}.csv"))
+        release_unused_memory()  # a country's file tables are gigabytes, one at a time
     written.append(
         write_workbook(
             FileTables(tables, pub.audience, run_id),

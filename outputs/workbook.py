@@ -19,6 +19,7 @@ import pandas as pd
 import xlsxwriter
 
 from outputs.tables import atomic_path, escape_formula
+from transforms.db import release_unused_memory
 from transforms.disclosure import AudienceRules
 
 DESCRIPTIONS = {
@@ -188,6 +189,8 @@ def write_workbook(
             ws.write_row(0, 0, [escape_formula(str(c)) for c in table.columns], header)
             for r, row in enumerate(sheet_rows(table), start=1):
                 ws.write_row(r, 0, row)
+            del table
+            release_unused_memory()
         wb.close()
     return path
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from outputs.pack import Definition
 from outputs.publish import TABLE_ORDER
-from transforms.db import read_geotable, read_table
+from transforms.db import read_geotable, read_table, release_unused_memory
 from transforms.definition import HEADLINE_MEASURE
 from transforms.definition import Definition as SVDefinition
 from transforms.measures import measure_specs
@@ -61,6 +61,7 @@ class BuildTables(Mapping[str, pd.DataFrame | None]):
     def __getitem__(self, name: str) -> pd.DataFrame | None:
         if name not in self._names:
             raise KeyError(name)
+        release_unused_memory()  # the table the caller took before is done with
         return (
             read_table(self._con, f"build.{name}")
             if table_exists(self._con, "build", name)

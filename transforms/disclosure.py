@@ -663,7 +663,7 @@ def apply_protection(
     count (`rate_columns`, population in `population`), so the rate cannot give the exact count
     back. `key_measure` overrides the measure used to find a row's cell (e.g. measure|victims).
     """
-    out = table.reset_index(drop=True).copy()
+    out = table.reset_index(drop=True)  # a new frame: copy-on-write keeps `table` as it is
     keys = out[KEY].astype("str")
     if key_measure is not None:
         keys["measure"] = key_measure.astype("str").to_numpy()
@@ -866,7 +866,7 @@ def protect_tables(
             out[name] = published
         elif name in VALUE_TABLES and len(table):
             counts, derived = VALUE_TABLES[name]
-            t = table.copy()
+            t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
             sources = t["source"] if "source" in t else pd.Series(rates_source, index=t.index)
             levels = (
                 t["area_level"]
@@ -885,7 +885,7 @@ def protect_tables(
             t["suppressed"] = hidden_any.to_numpy()
             out[name] = t
         elif name == "hotspots" and len(table) and "value" in table:
-            t = table.copy()
+            t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
             rates = protected[protected["source"] == rates_source]
             hidden = rates.set_index(["area_level", "area_code", "period", "measure"])["status"]
             index = pd.MultiIndex.from_frame(
@@ -897,7 +897,7 @@ def protect_tables(
             t["suppressed"] = gone.to_numpy()
             out[name] = t
         else:
-            out[name] = table.copy()
+            out[name] = table.copy(deep=False)
     return out, protected
 
 
