@@ -31,12 +31,13 @@ from outputs.findings import HEADLINE, PeriodInfo, period_infos
 from outputs.geopackage import write_geopackage
 from outputs.html import write_index
 from outputs.pack import Area, Definition, PackData, pack_areas, render_pack
-from outputs.tables import write_csv
+from outputs.tables import write_csv_parts
 from outputs.workbook import write_workbook
 from transforms.db import release_unused_memory
 from transforms.disclosure import AudienceRules, describe_rules, protect_tables
 
 MANIFEST = "manifest.json"
+CSV_PART_ROWS = 250_000  # rows of a table turned into file text at once
 # Published tables, in workbook order; any not built in a run is left out.
 TABLE_ORDER = (
     "sv_rates",
@@ -129,7 +130,7 @@ def with_parents(rates: pd.DataFrame, lsoas: pd.DataFrame) -> pd.DataFrame:
     look = lsoas[["lsoa_code", "ward_code", "district_code"]].astype("object")
     look = look.drop_duplicates("lsoa_code").set_index("lsoa_code")
     wards = look.dropna(subset=["ward_code"]).drop_duplicates("ward_code").set_index("ward_code")
-    out = rates.copy()
+    out = rates.copy(deep=False)  # copy-on-write: only new columns are added
     code, level = out["area_code"].astype("object"), out["area_level"]
     out["ward_code"] = code.map(look["ward_code"]).where(level == "lsoa")
     district = code.map(look["district_code"]).where(level == "lsoa")
@@ -319,8 +320,12 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
             render_pack(pub.pack, area, period, folder / f"map_pack_{slug(area.name)}.pdf")
         )
     for name, table in tables.items():
-        written.append(write_csv(file_table(table, pub.audience, run_id), folder / f"{name}.csv"))
-        release_unused_memory()  # a country's file tables are gigabytes, one at a time
+        parts = (
+            file_table(table.iloc[i : i + CSV_PART_ROWS], pub.audience, run_id)
+            for i in range(0, max(len(table), 1), CSV_PART_ROWS)
+        )  # a country's file tables as text are gigabytes: a part at a time
+        written.append(write_csv_parts(parts, folder / f"{name}.csv"))
+        release_unused_memory()
     written.append(
         write_workbook(
             FileTables(tables, pub.audience, run_id),
