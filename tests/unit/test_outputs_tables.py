@@ -194,3 +194,34 @@ def test_a_csv_written_in_parts_has_the_bytes_of_one_written_whole(tmp_path) -> 
     assert parts.read_bytes() == whole.read_bytes()
     assert whole.read_bytes().startswith("\ufeffarea_code,".encode())
     assert b"'=HYPERLINK(1)" in whole.read_bytes()
+
+
+def test_a_workbook_written_row_by_row_reads_back_as_the_shared_strings_one(
+    tmp_path, monkeypatch
+) -> None:
+    """Above CONSTANT_MEMORY_ROWS the workbook is written in XlsxWriter's constant-memory mode
+    (a country's 3.5M sheet rows); a reader sees the same cells, escaped text and markers."""
+    from python_calamine import CalamineWorkbook
+
+    from outputs import workbook
+    from transforms.disclosure import load_disclosure
+
+    table = pd.DataFrame(
+        {
+            "area_code": ["E01000001", "=HYPERLINK(1)", None],
+            "count": [12, "*", 3],
+            "rate_per_1000": [1.5, None, 0.25],
+        }  # fmt: skip
+    )
+    read = []
+    for limit in (10**9, 0):
+        monkeypatch.setattr(workbook, "CONSTANT_MEMORY_ROWS", limit)
+        path = workbook.write_workbook(
+            {"sv_rates": table}, tmp_path / f"w{limit}.xlsx",
+            audience=load_disclosure().audience("public"), period_text="2023/24",
+            definition_id="norfolk-2024", notes=[], is_proxy=False, run_id="r",
+        )  # fmt: skip
+        book = CalamineWorkbook.from_path(str(path))
+        read.append({n: book.get_sheet_by_name(n).to_python() for n in book.sheet_names})
+    assert read[0] == read[1]
+    assert read[1]["sv_rates"][2][:2] == ["'=HYPERLINK(1)", "*"]
