@@ -47,6 +47,8 @@ DERIVED = (
     "change_p", "rate_ratio", "p_value", "proportion",
 )  # fmt: skip
 TABLE_CHUNK = 200_000  # rows of a file checked together
+PDF_LIMITS = {"stream_parsing_work_maximum_count": 500_000_000,
+              "zlib_maximum_output_length": 2_000_000_000}  # fmt: skip
 GPKG_LEVELS = {"lsoa": "lsoa", "ward": "ward", "district": "district", "hotspot_grid": "grid"}
 
 
@@ -314,9 +316,15 @@ class _Checker:
                        hidden_column="suppressed" if "suppressed" in frame else None)  # fmt: skip
 
     def pdf_file(self, path: Path) -> None:
-        from pypdf import PdfReader
+        from pypdf import PdfReader, apply_configuration
 
-        for number, page in enumerate(PdfReader(path).pages, start=1):
+        # pypdf's limits guard against hostile files; ours are our own, and a country's map page
+        # (35,672 polygons) has more than its default two million tokens in one stream
+        with apply_configuration(**PDF_LIMITS):
+            self._pdf_pages(path, PdfReader(path))
+
+    def _pdf_pages(self, path: Path, reader) -> None:
+        for number, page in enumerate(reader.pages, start=1):
             parts: dict[tuple[float, float], list[tuple[float, str]]] = {}
 
             def visit(text, cm, tm, font, size, parts=parts):
