@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,11 +31,13 @@ from outputs.findings import HEADLINE, PeriodInfo, period_infos
 from outputs.geopackage import write_geopackage
 from outputs.html import write_index
 from outputs.pack import Area, Definition, PackData, pack_areas, render_pack
-from outputs.tables import write_csv
+from outputs.tables import write_csv_parts
 from outputs.workbook import write_workbook
+from transforms.db import release_unused_memory
 from transforms.disclosure import AudienceRules, describe_rules, protect_tables
 
 MANIFEST = "manifest.json"
+CSV_PART_ROWS = 250_000  # rows of a table turned into file text at once
 # Published tables, in workbook order; any not built in a run is left out.
 TABLE_ORDER = (
     "sv_rates",
@@ -128,7 +130,7 @@ def with_parents(rates: pd.DataFrame, lsoas: pd.DataFrame) -> pd.DataFrame:
     look = lsoas[["lsoa_code", "ward_code", "district_code"]].astype("object")
     look = look.drop_duplicates("lsoa_code").set_index("lsoa_code")
     wards = look.dropna(subset=["ward_code"]).drop_duplicates("ward_code").set_index("ward_code")
-    out = rates.copy()
+    out = rates.copy(deep=False)  # copy-on-write: only new columns are added
     code, level = out["area_code"].astype("object"), out["area_level"]
     out["ward_code"] = code.map(look["ward_code"]).where(level == "lsoa")
     district = code.map(look["district_code"]).where(level == "lsoa")
@@ -171,29 +173,30 @@ def prepare_publication(
 ) -> Publication:
     """Protect every exact table for the audience and gather what the packs draw.
 
-    exact: build tables by name (sv_rates required; None for a table not built).
+    exact: build tables by name (sv_rates required; None for a table not built); each is taken
+    once or twice and not kept, so a mapping that reads on demand holds one at a time.
     run_id: the run that publishes, named by every file (audit.runs has its inputs).
     district_packs: a pack per district besides the county's (False: the county's only).
     """
     rates_exact = exact["sv_rates"]
     if rates_exact is None or rates_exact.empty:
         raise PublishError("no rates to publish: build.sv_rates is empty")
+    infos = period_infos(rates_exact, period_months)
+    lsoa_exact = rates_exact[
+        (rates_exact["area_level"] == "lsoa") & (rates_exact["measure"] == HEADLINE)
+    ].rename(columns={"area_code": "lsoa_code"})
+    del rates_exact  # a country's is 3M rows: the tables are protected one at a time
     geography = lsoas[["lsoa_code", "ward_code", "district_code", "county_code"]]
-    present = {name: t for name, t in exact.items() if t is not None}
     tables, cells = protect_tables(
-        present, audience, geography=geography, partitions=partitions, rates_source=source
+        exact, audience, geography=geography, partitions=partitions, rates_source=source
     )
     rates = with_parents(tables["sv_rates"], lsoas)
-    infos = period_infos(rates_exact, period_months)
     breaks, breaks_periods = fixed_breaks(rates, infos)
     areas = pack_areas(lsoas, county_code, county_name)
     if not district_packs:
         areas = [a for a in areas if a.level == "county"]
     profiles = {}
     if deprivation is not None and len(deprivation):
-        lsoa_exact = rates_exact[
-            (rates_exact["area_level"] == "lsoa") & (rates_exact["measure"] == HEADLINE)
-        ].rename(columns={"area_code": "lsoa_code"})
         district_of = lsoas.set_index("lsoa_code")["district_code"]
         for period in sorted(set(lsoa_exact["period"])):
             rows = lsoa_exact[lsoa_exact["period"] == period]
@@ -244,10 +247,12 @@ def period_coverage_by_status(coverage: pd.DataFrame, period: str) -> pd.DataFra
 def _upto(table: pd.DataFrame, period: str, info: PeriodInfo | None) -> pd.DataFrame:
     """Rows of the period and before it (a folder never shows a later period)."""
     if "period" in table.columns:
-        return table[table["period"].astype(str) <= period]
-    if "month" in table.columns and info is not None and info.last_month is not None:
-        return table[pd.to_datetime(table["month"]) <= pd.Timestamp(info.last_month)]
-    return table
+        keep = table["period"].astype(str) <= period
+    elif "month" in table.columns and info is not None and info.last_month is not None:
+        keep = pd.to_datetime(table["month"]) <= pd.Timestamp(info.last_month)
+    else:
+        return table
+    return table if keep.all() else table[keep]  # the latest period's folder holds every row
 
 
 def file_table(table: pd.DataFrame, audience: AudienceRules, run_id: str = "") -> pd.DataFrame:
@@ -276,6 +281,23 @@ _DERIVED = (
 )  # fmt: skip
 
 
+class FileTables(Mapping[str, pd.DataFrame]):
+    """`file_table` of each table, made when asked for and not kept: the workbook takes its sheets
+    one at a time, and a country's tables as files would not fit in memory together."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], audience: AudienceRules, run_id: str):
+        self._tables, self._audience, self._run_id = tables, audience, run_id
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return file_table(self._tables[name], self._audience, self._run_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
 def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
     """Every file of one period folder: packs, CSVs, workbook, GeoPackage and index.html."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -298,10 +320,15 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
             render_pack(pub.pack, area, period, folder / f"map_pack_{slug(area.name)}.pdf")
         )
     for name, table in tables.items():
-        written.append(write_csv(file_table(table, pub.audience, run_id), folder / f"{name}.csv"))
+        parts = (
+            file_table(table.iloc[i : i + CSV_PART_ROWS], pub.audience, run_id)
+            for i in range(0, max(len(table), 1), CSV_PART_ROWS)
+        )  # a country's file tables as text are gigabytes: a part at a time
+        written.append(write_csv_parts(parts, folder / f"{name}.csv"))
+        release_unused_memory()
     written.append(
         write_workbook(
-            {n: file_table(t, pub.audience, run_id) for n, t in tables.items()},
+            FileTables(tables, pub.audience, run_id),
             folder / "sna_tables.xlsx",
             audience=pub.audience,
             period_text=info.text if info else period,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -98,4 +98,17 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Sequence[str] | No
     frame = escape_text_columns(_iso_dates(df))
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, encoding=CSV_ENCODING, lineterminator="\n")
+    return path
+
+
+def write_csv_parts(parts: Iterable[pd.DataFrame], path: str | Path) -> Path:
+    """`write_csv` of the frames of `parts` one after another (the same columns in each), into
+    one file, atomically: the same bytes as `write_csv` of them together (a datetime column is
+    judged date-only per part), without holding every row's text at once (a country's
+    `sv_rates` is 3M rows)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding=CSV_ENCODING, newline="") as handle:
+        for i, part in enumerate(parts):
+            frame = escape_text_columns(_iso_dates(part))
+            frame.to_csv(handle, index=False, header=i == 0, lineterminator="\n")
     return path

@@ -3,13 +3,15 @@ the months behind each period, the input log, and the definition's wording and p
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+
 import duckdb
 import geopandas as gpd
 import pandas as pd
 
 from outputs.pack import Definition
 from outputs.publish import TABLE_ORDER
-from transforms.db import read_geotable, read_table
+from transforms.db import read_geotable, read_table, release_unused_memory
 from transforms.definition import HEADLINE_MEASURE
 from transforms.definition import Definition as SVDefinition
 from transforms.measures import measure_specs
@@ -48,12 +50,29 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     )
 
 
-def read_build_tables(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame | None]:
-    """Every published table of this run from `build.*`; None for one that was not built."""
-    return {
-        name: read_table(con, f"build.{name}") if table_exists(con, "build", name) else None
-        for name in TABLE_ORDER
-    }
+class BuildTables(Mapping[str, pd.DataFrame | None]):
+    """This run's published tables `names` (every one by default), each read from `build.*` when
+    asked for and not kept (None for one not built): a caller that takes them one at a time holds
+    one whole table at a time, which a country's tables (9M rows) need."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, names: Sequence[str] = TABLE_ORDER):
+        self._con, self._names = con, tuple(names)
+
+    def __getitem__(self, name: str) -> pd.DataFrame | None:
+        if name not in self._names:
+            raise KeyError(name)
+        release_unused_memory()  # the table the caller took before is done with
+        return (
+            read_table(self._con, f"build.{name}")
+            if table_exists(self._con, "build", name)
+            else None
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def read_lsoas(con: duckdb.DuckDBPyConnection) -> gpd.GeoDataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 
 from sources._result import LOAD_COLUMNS, REJECT_COLUMNS, ReadResult
 
@@ -230,6 +231,16 @@ def publish_build(con: duckdb.DuckDBPyConnection) -> list[str]:
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     """A whole table as a data frame."""
     return con.execute(f"SELECT * FROM {table}").df()
+
+
+def release_unused_memory() -> None:
+    """Give back to the system the memory pyarrow's allocator keeps once frames are freed.
+
+    pandas keeps text columns in pyarrow buffers, and the allocator (mimalloc) holds freed ones
+    for reuse: reading a country's tables one after another would otherwise keep the peak of
+    all of them (measured: 1 GB held after freeing national `sv_rates`, 0.26 GB after this).
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def read_geotable(con: duckdb.DuckDBPyConnection, table: str) -> gpd.GeoDataFrame:

@@ -322,11 +322,7 @@ def _null_space_rows(a) -> np.ndarray:
     """
     n = a.shape[1]
     if n <= DENSE_LIMIT:
-        dense = a.toarray()
-        _, s, vt = np.linalg.svd(dense, full_matrices=True)
-        rank = int((s > 1e-9 * max(1.0, s[0] if len(s) else 1.0)).sum())
-        null = vt[rank:].T
-        return np.linalg.norm(null, axis=1) if null.size else np.zeros(n)
+        return _dense_null_rows(a.toarray()[None])[0]
     rng = np.random.default_rng(0)
     at = a.T.tocsr()
     total = np.zeros(n)
@@ -337,36 +333,116 @@ def _null_space_rows(a) -> np.ndarray:
     return np.sqrt(total / 3)
 
 
+def _dense_null_rows(blocks: np.ndarray) -> np.ndarray:
+    """`_null_space_rows` of a stack of dense systems at once (shape: systems x rows x columns).
+
+    Zero rows and columns added to pad systems to one shape change nothing for the real columns:
+    a zero row adds no equation, and a zero column's null vector is zero at every other column.
+    """
+    _, s, vt = np.linalg.svd(blocks, full_matrices=True)
+    top = np.maximum(1.0, s[:, :1])
+    rank = (s > 1e-9 * top).sum(axis=1)
+    null = np.arange(vt.shape[1])[None, :] >= rank[:, None]  # which rows of vt span the null space
+    return np.sqrt(np.einsum("kij,ki->kj", vt**2, null.astype(float)))
+
+
 DENSE_LIMIT = 200
+DENSE_BATCH_BYTES = 64 * 2**20  # the stack of padded systems solved in one SVD call
 
 
 def _determined_by_algebra(eqs: pd.DataFrame, unknown: np.ndarray) -> np.ndarray:
     """Unknown cells whose value follows from the equations alone (unit vector in the row space).
 
-    Up to DENSE_LIMIT unknowns, each connected component is solved exactly by SVD; above it, one
-    sparse projection covers them all (a county has thousands of suppressed cells).
+    The unknowns fall apart into connected components (cells linked by the equations they share;
+    a country has tens of thousands, one a ward or two wide), and a cell is determined by its own
+    component alone. Components of up to DENSE_LIMIT unknowns are solved exactly by SVD, many in
+    one batched call (padded to a common shape); a larger one by a sparse projection of its own.
     """
     out = np.zeros(unknown.shape, dtype=bool)
     sub = eqs[unknown[eqs["cell"].to_numpy()]]
     if sub.empty:
         return out
+    cells, col, row, n_comp, row_comp, col_comp = _components(sub)
+    coef = sub["coef"].to_numpy(dtype=float)
+    n_cols = len(cells)
+    row_local, row_size = _local_index(row_comp, n_comp)
+    col_local, col_size = _local_index(col_comp, n_comp)
+    norms = np.empty(n_cols)
+    entry_comp = col_comp[col]
+    big = col_size > DENSE_LIMIT
+    for comp in np.flatnonzero(big):
+        take = entry_comp == comp
+        a = csr_matrix(
+            (coef[take], (row_local[row[take]], col_local[col[take]])),
+            shape=(row_size[comp], col_size[comp]),
+        )
+        norms[col_comp == comp] = _null_space_rows(a)
+    small = np.flatnonzero(~big)
+    # one batch per padded shape (powers of two), so every system is solved in few SVD calls
+    shape_r = _next_pow2(row_size[small])
+    shape_c = _next_pow2(col_size[small])
+    for r, c in sorted(set(zip(shape_r.tolist(), shape_c.tolist(), strict=True))):
+        comps = small[(shape_r == r) & (shape_c == c)]
+        per_batch = max(1, DENSE_BATCH_BYTES // (8 * (r * c + c * c + r * r)))
+        for start in range(0, len(comps), per_batch):
+            batch = comps[start : start + per_batch]
+            slot = np.full(n_comp, -1)
+            slot[batch] = np.arange(len(batch))
+            take = slot[entry_comp] >= 0
+            blocks = np.zeros((len(batch), r, c))
+            np.add.at(
+                blocks,
+                (slot[entry_comp[take]], row_local[row[take]], col_local[col[take]]),
+                coef[take],
+            )
+            rows_norm = _dense_null_rows(blocks)
+            in_batch = np.flatnonzero(slot[col_comp] >= 0)
+            norms[in_batch] = rows_norm[slot[col_comp[in_batch]], col_local[in_batch]]
+    out[cells[norms <= 1e-6]] = True
+    return out
+
+
+def _components(sub: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Connected components of the equations `sub` (entries over unknown cells only): the cells,
+    each entry's column and row, the number of components, and each row's and column's component."""
     cells, col = np.unique(sub["cell"].to_numpy(), return_inverse=True)
     _, row = np.unique(sub["eq"].to_numpy(), return_inverse=True)
-    coef = sub["coef"].to_numpy(dtype=float)
-    a = csr_matrix((coef, (row, col)), shape=(row.max() + 1, len(cells)))
-    if len(cells) > DENSE_LIMIT:
-        out[cells[_null_space_rows(a) <= 1e-6]] = True
-        return out
-    n_rows = a.shape[0]
+    n_rows, n_cols = int(row.max()) + 1, len(cells)
     graph = coo_matrix(
-        (np.ones(len(sub)), (row, n_rows + col)), shape=(n_rows + len(cells),) * 2
+        (np.ones(len(sub)), (row, n_rows + col)), shape=(n_rows + n_cols,) * 2
     )  # equations and unknowns, linked where a cell is in an equation
-    _, label = connected_components(graph, directed=False)
-    for comp in np.unique(label[n_rows:]):
-        cols = np.flatnonzero(label[n_rows:] == comp)
-        rows_c = np.flatnonzero(label[:n_rows] == comp)
-        out[cells[cols[_null_space_rows(a[rows_c][:, cols]) <= 1e-6]]] = True
-    return out
+    n_comp, label = connected_components(graph, directed=False)
+    return cells, col, row, n_comp, label[:n_rows], label[n_rows:]
+
+
+def _changed_part(eqs: pd.DataFrame, unknown: np.ndarray, changed: np.ndarray) -> pd.DataFrame:
+    """The equations of every component of unknown cells that holds a changed cell.
+
+    What a reader can work out in a component depends only on its own equations and the values
+    they print, so a component with no cell changed since the last audit gives the same answer.
+    """
+    sub = eqs[unknown[eqs["cell"].to_numpy()]]
+    if sub.empty:
+        return sub
+    cells, col, row, n_comp, row_comp, col_comp = _components(sub)
+    dirty = np.zeros(n_comp, dtype=bool)
+    dirty[col_comp[changed[cells]]] = True
+    eq_ids = np.unique(sub["eq"].to_numpy())[dirty[row_comp]]
+    return eqs[np.isin(eqs["eq"].to_numpy(), eq_ids)]
+
+
+def _local_index(label: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's position among the items of its own label, and the size of each label."""
+    order = np.argsort(label, kind="stable")
+    size = np.bincount(label, minlength=n)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    local = np.empty(len(label), dtype=np.int64)
+    local[order] = np.arange(len(label)) - start[label[order]]
+    return local, size
+
+
+def _next_pow2(n: np.ndarray) -> np.ndarray:
+    return (2 ** np.ceil(np.log2(np.maximum(n, 1)))).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -490,16 +566,20 @@ def protect_counts(
             published[to_round] = round_half_up(count[to_round], rule.round_to)
     eqs = equations(out, geography, partitions)
     missing = np.isnan(count)
+    audited = None  # status at the last audit: later audits look only at what changed since
+    eq_of_entry, cell_of_entry = eqs["eq"].to_numpy(), eqs["cell"].to_numpy()
     for _ in range(max_rounds):
         suppressed = np.isin(status, [STATUS_PRIMARY, STATUS_SECONDARY])
         hidden = suppressed | (status == STATUS_ROUNDED) | missing
         # equations with exactly one suppressed cell give it away: hide one more cell in each
-        per_eq = pd.Series(suppressed[eqs["cell"].to_numpy()]).groupby(eqs["eq"].to_numpy()).sum()
-        needy = per_eq[per_eq == 1]
+        per_eq = np.bincount(eq_of_entry, suppressed[cell_of_entry])
+        needy = pd.Series(1, index=pd.Index(np.flatnonzero(per_eq == 1)))
         extra = _complements(eqs, count, suppressed | missing, needy) if len(needy) else []
         if len(extra) == 0:
             lo, hi = _reader_bounds(count, status, out, audience)
-            result = audit(eqs, published, hidden, lo, hi)
+            part = eqs if audited is None else _changed_part(eqs, hidden, status != audited)
+            result = audit(part, published, hidden, lo, hi)
+            audited = status.copy()
             leaking = result.disclosed & (suppressed | (status == STATUS_ROUNDED))
             if not leaking.any():
                 break
@@ -522,6 +602,32 @@ def protect_counts(
     )  # NA when hidden or missing
     out["status"] = status.astype(str)
     return out
+
+
+def protect_counts_by_period(
+    cells: pd.DataFrame,
+    audience: AudienceRules,
+    *,
+    geography: pd.DataFrame | None = None,
+    partitions: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """`protect_counts` one period at a time, rows in the order of `cells`.
+
+    No equation ties two periods (areas add up within a period, categories within an area and
+    period), and every step of the protection (primary rule, complements, audit) works equation
+    by equation, so the cells come out the same as protecting all periods at once, with the
+    memory of one period (a country's three years are six million cells).
+    """
+    cells = cells.reset_index(drop=True)
+    parts = [
+        protect_counts(
+            cells.iloc[rows], audience, geography=geography, partitions=partitions
+        ).set_axis(rows)
+        for rows in cells.groupby("period", sort=False, dropna=False).indices.values()
+    ]
+    if not parts:
+        return protect_counts(cells, audience, geography=geography, partitions=partitions)
+    return pd.concat(parts).sort_index()
 
 
 def rate_from_count(
@@ -557,7 +663,7 @@ def apply_protection(
     count (`rate_columns`, population in `population`), so the rate cannot give the exact count
     back. `key_measure` overrides the measure used to find a row's cell (e.g. measure|victims).
     """
-    out = table.reset_index(drop=True).copy()
+    out = table.reset_index(drop=True)  # a new frame: copy-on-write keeps `table` as it is
     keys = out[KEY].astype("str")
     if key_measure is not None:
         keys["measure"] = key_measure.astype("str").to_numpy()
@@ -712,19 +818,28 @@ def protect_tables(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Every table as the audience may see it, and the protected cell table behind them.
 
+    tables: exact tables by name (None for one not built); each is taken at most twice (its cells,
+    then the table) and not kept, so a mapping that reads on demand holds one at a time.
+
     Count tables (CELL_TABLES) are protected as one set of cells, so a cell hidden in one is hidden
     in all. `hotspots.value` (the LSOA rate or count that was tested) is hidden where the rates
     cell is. Tables of counts with no published totals (VALUE_TABLES) get each rule value by value.
     Other tables (shares, correlations, model terms, coverage) carry no small counts and pass as
     they are. Every returned table that had counts gains a boolean `suppressed` column.
     """
-    present = {n: t for n, t in tables.items() if t is not None}
-    cell_tables = {n: t for n, t in present.items() if n in CELL_TABLES and len(t)}
-    exact = count_cells(table_cells(n, t) for n, t in cell_tables.items())
-    protected = protect_counts(exact, audience, geography=geography, partitions=partitions)
+    exact = count_cells(
+        table_cells(n, t) for n in tables if n in CELL_TABLES and (t := tables[n]) is not None
+    )
+    protected = protect_counts_by_period(
+        exact, audience, geography=geography, partitions=partitions
+    )
+    del exact
     out: dict[str, pd.DataFrame] = {}
-    for name, table in present.items():
-        if name in cell_tables:
+    for name in tables:
+        table = tables[name]  # one exact table at a time: `tables` may read each on demand
+        if table is None:
+            continue
+        if name in CELL_TABLES and len(table):
             rate_columns, per = ("rate_per_1000", "ci_lower", "ci_upper"), 1000.0
             if name == "success_measures":
                 rate_columns = ("rate", "ci_lower", "ci_upper")
@@ -751,7 +866,7 @@ def protect_tables(
             out[name] = published
         elif name in VALUE_TABLES and len(table):
             counts, derived = VALUE_TABLES[name]
-            t = table.copy()
+            t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
             sources = t["source"] if "source" in t else pd.Series(rates_source, index=t.index)
             levels = (
                 t["area_level"]
@@ -770,7 +885,7 @@ def protect_tables(
             t["suppressed"] = hidden_any.to_numpy()
             out[name] = t
         elif name == "hotspots" and len(table) and "value" in table:
-            t = table.copy()
+            t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
             rates = protected[protected["source"] == rates_source]
             hidden = rates.set_index(["area_level", "area_code", "period", "measure"])["status"]
             index = pd.MultiIndex.from_frame(
@@ -782,7 +897,7 @@ def protect_tables(
             t["suppressed"] = gone.to_numpy()
             out[name] = t
         else:
-            out[name] = table.copy()
+            out[name] = table.copy(deep=False)
     return out, protected
 
 

@@ -319,3 +319,96 @@ def test_large_systems_give_the_same_answer_as_the_exact_small_system_method(mon
         monkeypatch.setattr(disclosure, "DENSE_LIMIT", 400)
         assert (exact == sparse).all()
         assert exact.any() and (unknown & ~exact).any()
+
+
+def test_protecting_one_period_at_a_time_gives_the_cells_of_protecting_all_at_once() -> None:
+    """Three periods of a random county, police (suppressed at LSOA) and hospital counts (suppressed
+    and rounded at every level), with ward, district and county totals and the headline as the
+    sum of its categories: the per-period protection hides exactly the same cells."""
+    from transforms.disclosure import protect_counts_by_period
+
+    table, rules, geo = three_periods_of_a_random_county()
+    parts = {"all": ["x", "y"]}
+    at_once = protect_counts(table, rules, geography=geo, partitions=parts)
+    by_period = protect_counts_by_period(table, rules, geography=geo, partitions=parts)
+    assert set(at_once["status"]) == {"shown", "rounded", "primary", "secondary"}
+    pd.testing.assert_frame_equal(by_period, at_once)
+
+
+def test_auditing_only_what_changed_gives_the_cells_of_auditing_everything(monkeypatch) -> None:
+    """After its first audit, secondary suppression audits only the components of unknown cells
+    that hold a changed cell; auditing every equation every round hides the same cells."""
+    import transforms.disclosure as disclosure
+
+    table, rules, geo = three_periods_of_a_random_county()
+    # and a ward whose first audit finds a leak: the bridge of two rectangles (test above)
+    bridge = {"A": [3, 4, 20, 30], "B": [2, 9, 3, 40], "C": [20, 30, 2, 3], "D": [25, 35, 4, 1]}
+    rows = []
+    for lsoa, values in bridge.items():
+        rows += [("lsoa", lsoa, m, v) for m, v in zip("wxyz", values, strict=True)]
+        rows.append(("lsoa", lsoa, "total", sum(values)))
+    for i, m in enumerate("wxyz"):
+        rows.append(("ward", "W9", m, sum(v[i] for v in bridge.values())))
+    rows.append(("ward", "W9", "total", sum(map(sum, bridge.values()))))
+    table = pd.concat([table, cells(rows)], ignore_index=True)
+    geo = pd.concat([geo, pd.DataFrame({"lsoa_code": list("ABCD"), "ward_code": "W9"})])
+    parts = {"all": ["x", "y"], "total": list("wxyz")}
+    audits = []
+    changed_part = disclosure._changed_part
+
+    def count_changed_part(eqs, unknown, changed):
+        part = changed_part(eqs, unknown, changed)
+        audits.append((part["eq"].nunique(), eqs["eq"].nunique()))
+        return part
+
+    monkeypatch.setattr(disclosure, "_changed_part", count_changed_part)
+    incremental = protect_counts(table, rules, geography=geo, partitions=parts)
+    monkeypatch.setattr(disclosure, "_changed_part", lambda eqs, unknown, changed: eqs)
+    everything = protect_counts(table, rules, geography=geo, partitions=parts)
+    assert audits and all(part < whole for part, whole in audits)  # later audits were smaller
+    pd.testing.assert_frame_equal(incremental, everything)
+
+
+def three_periods_of_a_random_county() -> tuple[pd.DataFrame, AudienceRules, pd.DataFrame]:
+    """Count cells of 90 LSOAs in 18 wards, 3 districts and a county over three periods, police
+    and hospital counts, with the headline `all` = x + y; the rules; the geography."""
+    rng = np.random.default_rng(23)
+    lsoas = [f"L{i:03d}" for i in range(90)]
+    geo = pd.DataFrame(
+        {
+            "lsoa_code": lsoas,
+            "ward_code": [f"W{i // 5:02d}" for i in range(90)],
+            "district_code": [f"D{i // 30}" for i in range(90)],
+            "county_code": "K",
+        }
+    )
+    rules = AudienceRules(
+        "public",
+        "Public",
+        "PUBLIC",
+        "*",
+        {"police": SourceRule((1, 4), None, frozenset({"lsoa"})), "hes": SourceRule((1, 7), 5)},
+    )
+    frames = []
+    for period in ("2021/22", "2022/23", "2023/24"):
+        for source, mean in (("police", 3), ("hes", 1)):
+            x, y = rng.poisson(mean, 90), rng.poisson(4 * mean, 90)
+            lsoa = pd.DataFrame(
+                {
+                    "area_code": lsoas * 3,
+                    "measure": ["x"] * 90 + ["y"] * 90 + ["all"] * 90,
+                    "count": np.concatenate([x, y, x + y]),
+                }  # fmt: skip
+            ).merge(geo, left_on="area_code", right_on="lsoa_code")
+            levels = [lsoa.assign(area_level="lsoa")]
+            for level in ("ward", "district", "county"):
+                levels.append(
+                    lsoa.groupby([f"{level}_code", "measure"], as_index=False)["count"]
+                    .sum()
+                    .rename(columns={f"{level}_code": "area_code"})
+                    .assign(area_level=level)
+                )
+            frames.append(pd.concat(levels).assign(source=source, period=period))
+    table = pd.concat(frames, ignore_index=True)[KEY + ["count"]]
+    table = table.sample(frac=1, random_state=1).reset_index(drop=True)  # periods interleaved
+    return table, rules, geo

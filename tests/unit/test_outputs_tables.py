@@ -170,3 +170,58 @@ def test_a_table_longer_than_a_sheet_is_named_on_contents_and_left_to_its_csv(
     assert "sv_rates" in wb.sheetnames and "hotspot_grid" not in wb.sheetnames
     said = " ".join(str(c.value) for row in wb["Contents"].iter_rows() for c in row)
     assert "NOT IN THIS WORKBOOK: 4 rows" in said and "see hotspot_grid.csv" in said
+
+
+def test_a_csv_written_in_parts_has_the_bytes_of_one_written_whole(tmp_path) -> None:
+    """A published table as file text: suppression markers among numbers, missing values, text a
+    spreadsheet would run, dates, booleans; written three rows at a time, byte for byte the same."""
+    from outputs.tables import write_csv, write_csv_parts
+
+    table = pd.DataFrame(
+        {
+            "area_code": ["E01000001", "E01000002", "=HYPERLINK(1)", "E01000004", "E05000001",
+                          "E07000001", "K04000001"],
+            "count": pd.array([12, None, 3, 0, 140, 2_345, 61_003], dtype="Int64").astype(object),
+            "rate_per_1000": [7.123456789, None, 0.1, 0.0, 12.5, 1e-7, 33.30788880407379],
+            "month": pd.to_datetime(["2023-04-01"] * 6 + [None]),
+            "suppressed": [False, True, False, False, False, True, False],
+        }
+    )  # fmt: skip
+    table.loc[1, "count"] = "*"
+    whole = write_csv(table, tmp_path / "whole.csv")
+    parts = write_csv_parts((table.iloc[i : i + 3] for i in range(0, len(table), 3)),
+                            tmp_path / "parts.csv")  # fmt: skip
+    assert parts.read_bytes() == whole.read_bytes()
+    assert whole.read_bytes().startswith("\ufeffarea_code,".encode())
+    assert b"'=HYPERLINK(1)" in whole.read_bytes()
+
+
+def test_a_workbook_written_row_by_row_reads_back_as_the_shared_strings_one(
+    tmp_path, monkeypatch
+) -> None:
+    """Above CONSTANT_MEMORY_ROWS the workbook is written in XlsxWriter's constant-memory mode
+    (a country's 3.5M sheet rows); a reader sees the same cells, escaped text and markers."""
+    from python_calamine import CalamineWorkbook
+
+    from outputs import workbook
+    from transforms.disclosure import load_disclosure
+
+    table = pd.DataFrame(
+        {
+            "area_code": ["E01000001", "=HYPERLINK(1)", None],
+            "count": [12, "*", 3],
+            "rate_per_1000": [1.5, None, 0.25],
+        }  # fmt: skip
+    )
+    read = []
+    for limit in (10**9, 0):
+        monkeypatch.setattr(workbook, "CONSTANT_MEMORY_ROWS", limit)
+        path = workbook.write_workbook(
+            {"sv_rates": table}, tmp_path / f"w{limit}.xlsx",
+            audience=load_disclosure().audience("public"), period_text="2023/24",
+            definition_id="norfolk-2024", notes=[], is_proxy=False, run_id="r",
+        )  # fmt: skip
+        book = CalamineWorkbook.from_path(str(path))
+        read.append({n: book.get_sheet_by_name(n).to_python() for n in book.sheet_names})
+    assert read[0] == read[1]
+    assert read[1]["sv_rates"][2][:2] == ["'=HYPERLINK(1)", "*"]

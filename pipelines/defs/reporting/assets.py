@@ -84,7 +84,7 @@ def staged_outputs(
     source = settings.rates_source
     started = time.perf_counter()
     with duckdb.get_connection() as con:
-        exact = reporting.read_build_tables(con)
+        exact = reporting.BuildTables(con)  # read one table at a time
         lsoas = reporting.read_lsoas(con)
         publication = prepare_publication(
             exact,
@@ -150,11 +150,9 @@ def published_files_pass_disclosure_control(
     source = settings.rates_source
     root = staging_dir(settings.output_dir, context.run.run_id)
     with duckdb.get_connection() as con:
-        exact = reporting.read_build_tables(con)
+        exact = reporting.BuildTables(con, CELL_TABLES)  # read one at a time, cells kept
+        cells = count_cells(table_cells(name, t) for name, t in exact.items() if t is not None)
         lsoas = reporting.read_lsoas(con)
-    cells = count_cells(
-        table_cells(name, t) for name, t in exact.items() if name in CELL_TABLES and t is not None
-    )
     violations = []
     folders = staged_folders(root)
     for folder in folders:
