@@ -61,7 +61,11 @@ UNITS = {
     "gi_bin": "-3..3: cold/hot spot at 99/95/90% after FDR; 0 not significant",
     "share_of_incidents": "share (0-1) of the period's offences",
 }
-SHEET_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
+# The most rows a table gets as a sheet; a longer one is in its CSV only, and the Contents sheet
+# says so. Excel holds 1,048,575 under a header, but a sheet of more than a few hundred thousand
+# rows is slow to open and filter, and a country's tables (3.5M rows) took 7 minutes to write.
+# No county table comes near it: a county's largest, the 400 m grid, is about 100,000 rows.
+SHEET_ROWS = 250_000
 HEADER = {"bold": True, "bg_color": "#DDE3EE"}
 # Text is only ever text: never a formula, a number or a hyperlink, whatever it starts with.
 CONSTANT_MEMORY_ROWS = 500_000  # sheet rows above which the workbook is written row by row
@@ -133,7 +137,7 @@ def write_workbook(
     what = {
         name: DESCRIPTIONS.get(name, name)
         + (
-            f". NOT IN THIS WORKBOOK: {too_long[name]:,} rows, more than a sheet holds"
+            f". NOT IN THIS WORKBOOK: {too_long[name]:,} rows, more than a sheet here holds"
             f" ({SHEET_ROWS:,}); see {name}.csv"
             if name in too_long
             else ""
