@@ -152,7 +152,8 @@ def compare_sql(lower: str, upper: str, reference: str) -> str:
 def wilson_ci(numerator, denominator, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score limits for proportions numerator / denominator (Fingertips, PHEindicatormethods
     `phe_proportion`): (2O + z^2 -/+ z sqrt(z^2 + 4 O q)) / (2 (n + z^2)), q = 1 - O / n. NaN
-    where the denominator is 0 or missing. The reference for `wilson_sql`.
+    where the denominator is 0 or missing. The reference for `wilson_sql`. The limits lie in [0, 1];
+    they are clipped to it, since 24 of 24 gives an upper limit of 1 + 2e-16 in floating point.
 
     Examples
     --------
@@ -171,6 +172,7 @@ def wilson_ci(numerator, denominator, confidence: float = 0.95) -> tuple[np.ndar
         root = z * np.sqrt(z**2 + 4 * o * q)
         lower = (2 * o + z**2 - root) / (2 * (n + z**2))
         upper = (2 * o + z**2 + root) / (2 * (n + z**2))
+    lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
     bad = ~(n > 0) | (o < 0) | (o > n)
     lower[bad] = np.nan
     upper[bad] = np.nan
@@ -183,8 +185,9 @@ def wilson_sql(numerator: str, denominator: str, confidence: float = 0.95) -> tu
     z = float(norm.ppf(1 - (1 - _confidence(confidence)) / 2))
     o, n = f"CAST({numerator} AS DOUBLE)", f"CAST({denominator} AS DOUBLE)"
     root = f"{z!r} * sqrt({z * z!r} + 4 * {o} * (1 - {o} / {n}))"
-    parts = [
-        f"CASE WHEN {n} > 0 THEN (2 * {o} + {z * z!r} {sign} {root}) / (2 * ({n} + {z * z!r})) END"
+    parts = [  # clipped to [0, 1] as `wilson_ci` is: only floating-point error lies outside
+        f"CASE WHEN {n} > 0 THEN least(1.0, greatest(0.0,"
+        f" (2 * {o} + {z * z!r} {sign} {root}) / (2 * ({n} + {z * z!r})))) END"
         for sign in ("-", "+")
     ]
     return parts[0], parts[1]

@@ -50,6 +50,22 @@ def test_wilson_limits_bound_the_proportion_and_stay_in_zero_one():
     assert np.isnan(nan_lower).all()
 
 
+def test_wilson_limits_of_all_or_none_stay_in_zero_one_in_sql_too():
+    """24 of 24 gave an upper limit of 1 + 2e-16, and a 6,000-LSOA run's blocking check stopped."""
+    n = np.arange(1, 501)
+    assert np.all(wilson_ci(n, n)[1] <= 1) and np.all(wilson_ci(0 * n, n)[0] >= 0)
+    lower, upper = wilson_sql("x", "n")
+    outside = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FILTER ({upper} > 1), count(*) FILTER ({lower} < 0) FROM"
+            " (SELECT n AS x, n FROM range(1, 501) t(n) UNION ALL SELECT 0, n FROM range(1, 501) t(n))"
+        )
+        .fetchone()
+    )
+    assert outside == (0, 0)
+
+
 def test_byar_lower_limit_equals_the_published_value():
     lower, _ = count_ci([100])
     assert lower[0] == pytest.approx(81.36210549052788, abs=1e-6, rel=0)
