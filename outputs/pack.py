@@ -73,6 +73,11 @@ SUCCESS_LABELS = {
 SOURCE_NAMES = {"police": "Police", "police_uk": "police.uk", "asb": "ASB", "hes": "HES",
                 "ae": "A&E", "ambulance": "Ambulance"}  # fmt: skip
 TOP_LSOAS = 15
+# Above this many districts (a region, or England and Wales) the main map draws the districts
+# thinly, without ward outlines or district names: 7,536 wards and 318 names over the country
+# print as a black mass. The insets keep every outline, and their titles name the places.
+MANY_DISTRICTS = 30
+THIN_DISTRICT_LINE = {"color": "#4d4d4d", "linewidth": 0.3}
 ROWS_PER_PAGE = 24
 PAGE_W, PAGE_H = A4_LANDSCAPE
 LEGEND_BELOW_IN = 1.6  # height a legend needs under a wide map
@@ -385,9 +390,12 @@ def _map_page(ctx: _Context, kind: str) -> Figure:
     data = ctx.data
     if kind == "rates":
         title = f"Serious violence offences per 1,000 residents, by LSOA: {ctx.area.name}"
-        subtitle = (
-            f"{ctx.info.text}. Outlines: {'districts and wards' if ctx.area.level == 'county' else 'the district and its wards'}."
-        )  # fmt: skip
+        outlines = (
+            "districts and wards" if ctx.area.level == "county" else "the district and its wards"
+        )
+        if _many_districts(ctx):
+            outlines = "districts (wards in the insets)"
+        subtitle = f"{ctx.info.text}. Outlines: {outlines}."
     else:
         title = f"Hot spots of serious violence, by LSOA: {ctx.area.name}"
         subtitle = f"{ctx.info.text}. Getis-Ord Gi* bins after the false discovery rate correction."
@@ -412,7 +420,7 @@ def _map_page(ctx: _Context, kind: str) -> Figure:
     avoid = [shapely.box(i.bounds[0] - badge, i.bounds[1], i.bounds[2], i.bounds[3] + badge)
              for i in ctx.insets]  # fmt: skip
     shown = [shapely.box(*i.bounds) for i in ctx.insets]
-    if ctx.area.level == "county" and len(ctx.districts):
+    if ctx.area.level == "county" and 0 < len(ctx.districts) <= MANY_DISTRICTS:
         maps.place_labels(ax, ctx.districts, list(ctx.districts["district_name"]), obstacles,
                           avoid=avoid, shown_in=shown, fontsize=8.5)  # fmt: skip
     elif len(ctx.wards) and len(ctx.wards) <= 20:
@@ -424,6 +432,10 @@ def _map_page(ctx: _Context, kind: str) -> Figure:
     _insets(ctx, fig, kind, hot)
     _legend(ctx, fig, kind, hot)
     return fig
+
+
+def _many_districts(ctx: _Context) -> bool:
+    return len(ctx.districts) > MANY_DISTRICTS
 
 
 def _hotspot_bins(ctx: _Context) -> np.ndarray | None:
@@ -449,6 +461,9 @@ def _draw_map(ctx: _Context, ax, lsoas: gpd.GeoDataFrame, kind: str, hot, *, mai
         classes = np.array([order.index(int(b)) if np.isfinite(b) else -1 for b in bins])
         colours = [maps.HOTSPOT_BINS[b][1] for b in order]
         maps.draw_classes(ax, lsoas, classes, colours, gid_prefix="hotspot")
+    if main and _many_districts(ctx):
+        ctx.districts.boundary.plot(ax=ax, gid="districts", **THIN_DISTRICT_LINE)
+        return
     wards = ctx.wards if main else ctx.wards[ctx.wards.intersects(shapely.box(*lsoas.total_bounds))]
     maps.draw_outlines(ax, wards, ctx.districts)
 
