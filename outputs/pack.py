@@ -420,10 +420,11 @@ def _map_page(ctx: _Context, kind: str) -> Figure:
     avoid = [shapely.box(i.bounds[0] - badge, i.bounds[1], i.bounds[2], i.bounds[3] + badge)
              for i in ctx.insets]  # fmt: skip
     shown = [shapely.box(*i.bounds) for i in ctx.insets]
-    if ctx.area.level == "county" and 0 < len(ctx.districts) <= MANY_DISTRICTS:
+    named = not _many_districts(ctx)  # else the insets' titles name the places
+    if named and ctx.area.level == "county" and len(ctx.districts):
         maps.place_labels(ax, ctx.districts, list(ctx.districts["district_name"]), obstacles,
                           avoid=avoid, shown_in=shown, fontsize=8.5)  # fmt: skip
-    elif len(ctx.wards) and len(ctx.wards) <= 20:
+    elif named and 0 < len(ctx.wards) <= 20:
         maps.place_labels(ax, ctx.wards, list(ctx.wards["ward_name"]), obstacles, avoid=avoid,
                           shown_in=shown, fontsize=7, max_cover=0.1)  # fmt: skip
     corners = maps.quiet_corners(ax, ctx.footprint)  # keep the furniture off the data

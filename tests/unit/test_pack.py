@@ -167,6 +167,23 @@ def test_labels_stay_off_the_high_rate_lsoas(rendered: Rendered) -> None:
         assert not town.contains(shapely.Point(t.get_position()))
 
 
+def test_a_map_of_many_districts_has_thin_outlines_and_no_names_or_wards(
+    rendered: Rendered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above MANY_DISTRICTS (England and Wales has 318) the main map keeps only thin district
+    lines; the insets keep the wards."""
+    monkeypatch.setattr(pack, "MANY_DISTRICTS", 1)  # the synthetic county has two
+    with mpl.rc_context(RC_PARAMS):
+        ctx = _map_context(rendered.publication)
+        fig = pack._map_page(ctx, "rates")
+    main, inset = fig.axes[0], fig.axes[1]
+    gids = {c.get_gid() for c in main.collections}
+    assert "districts" in gids and "wards" not in gids
+    assert not [t for t in main.texts if t.get_gid() == "area_label"]
+    assert "wards" in {c.get_gid() for c in inset.collections}
+    assert "Outlines: districts (wards in the insets)." in " ".join(t.get_text() for t in fig.texts)
+
+
 def test_breaks_are_fixed_across_periods_and_areas(rendered: Rendered) -> None:
     publication = rendered.publication
     with mpl.rc_context(RC_PARAMS):
