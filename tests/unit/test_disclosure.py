@@ -138,22 +138,28 @@ def test_an_only_child_takes_its_total_with_it() -> None:
     assert reader.empty
 
 
-def test_a_cell_bridging_two_rectangles_is_found_by_the_algebra_and_protected() -> None:
-    """Four LSOAs (rows, each the sum of categories w-z) in one ward (columns, each the sum of its
-    LSOAs). Hiding two rectangles, A-B x w-x and C-D x y-z, plus the bridge cell (B, y) leaves
-    every row and column with two or more hidden cells, yet the bridge is the sum of rows A and B
-    minus columns w and x. The audit must see it; protection must hide more."""
+def bridge_rows(ward: str, total: str) -> list[tuple]:
+    """Four LSOAs A-D of categories w-z in one ward, with their totals (measure `total`): the
+    counts of the bridge-of-two-rectangles case."""
     counts = {
         "A": [3, 4, 20, 30], "B": [2, 9, 3, 40], "C": [20, 30, 2, 3], "D": [25, 35, 4, 1],
     }  # fmt: skip
     rows = []
     for lsoa, values in counts.items():
         rows += [("lsoa", lsoa, m, v) for m, v in zip("wxyz", values, strict=True)]
-        rows.append(("lsoa", lsoa, "all", sum(values)))
+        rows.append(("lsoa", lsoa, total, sum(values)))
     for i, m in enumerate("wxyz"):
-        rows.append(("ward", "W1", m, sum(v[i] for v in counts.values())))
-    rows.append(("ward", "W1", "all", sum(map(sum, counts.values()))))
-    table = cells(rows)
+        rows.append(("ward", ward, m, sum(v[i] for v in counts.values())))
+    rows.append(("ward", ward, total, sum(map(sum, counts.values()))))
+    return rows
+
+
+def test_a_cell_bridging_two_rectangles_is_found_by_the_algebra_and_protected() -> None:
+    """Four LSOAs (rows, each the sum of categories w-z) in one ward (columns, each the sum of its
+    LSOAs). Hiding two rectangles, A-B x w-x and C-D x y-z, plus the bridge cell (B, y) leaves
+    every row and column with two or more hidden cells, yet the bridge is the sum of rows A and B
+    minus columns w and x. The audit must see it; protection must hide more."""
+    table = cells(bridge_rows("W1", "all"))
     geo = pd.DataFrame({"lsoa_code": list("ABCD"), "ward_code": "W1"})
     parts = {"all": list("wxyz")}
     hide = {("A", "w"), ("A", "x"), ("B", "w"), ("B", "x"), ("C", "y"), ("C", "z"), ("D", "y"),
@@ -342,15 +348,7 @@ def test_auditing_only_what_changed_gives_the_cells_of_auditing_everything(monke
 
     table, rules, geo = three_periods_of_a_random_county()
     # and a ward whose first audit finds a leak: the bridge of two rectangles (test above)
-    bridge = {"A": [3, 4, 20, 30], "B": [2, 9, 3, 40], "C": [20, 30, 2, 3], "D": [25, 35, 4, 1]}
-    rows = []
-    for lsoa, values in bridge.items():
-        rows += [("lsoa", lsoa, m, v) for m, v in zip("wxyz", values, strict=True)]
-        rows.append(("lsoa", lsoa, "total", sum(values)))
-    for i, m in enumerate("wxyz"):
-        rows.append(("ward", "W9", m, sum(v[i] for v in bridge.values())))
-    rows.append(("ward", "W9", "total", sum(map(sum, bridge.values()))))
-    table = pd.concat([table, cells(rows)], ignore_index=True)
+    table = pd.concat([table, cells(bridge_rows("W9", "total"))], ignore_index=True)
     geo = pd.concat([geo, pd.DataFrame({"lsoa_code": list("ABCD"), "ward_code": "W9"})])
     parts = {"all": ["x", "y"], "total": list("wxyz")}
     audits = []
