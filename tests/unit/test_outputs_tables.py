@@ -8,6 +8,17 @@ import pytest
 from outputs.tables import atomic_path, write_csv
 
 
+def workbook_of(tables: dict, path, audience: str = "partner"):
+    """`write_workbook` of `tables` with the pack's other details filled in."""
+    from outputs.workbook import write_workbook
+    from transforms.disclosure import load_disclosure
+
+    return write_workbook(
+        tables, path, audience=load_disclosure().audience(audience), period_text="2023/24",
+        definition_id="d", notes=[], is_proxy=False, run_id="r",
+    )  # fmt: skip
+
+
 def rates_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -127,19 +138,8 @@ def test_text_that_would_run_as_a_formula_is_escaped(tmp_path):
 def test_workbook_text_is_stored_as_escaped_text_never_as_a_formula(tmp_path):
     from openpyxl import load_workbook
 
-    from outputs.workbook import write_workbook
-    from transforms.disclosure import load_disclosure
-
     table = pd.DataFrame({"area_name": ["=1+1", "Norwich"], "count": [5, 7]})
-    path = write_workbook(
-        {"sv_rates": table},
-        tmp_path / "t.xlsx",
-        audience=load_disclosure().audience("partner"),
-        period_text="2023/24",
-        definition_id="d",
-        notes=[],
-        is_proxy=False,
-    )
+    path = workbook_of({"sv_rates": table}, tmp_path / "t.xlsx")
     ws = load_workbook(path)["sv_rates"]
     assert ws["A2"].value == "'=1+1" and ws["A2"].data_type == "s"
     assert ws["B2"].value == 5 and ws["B2"].data_type == "n"
@@ -151,21 +151,13 @@ def test_a_table_longer_than_a_sheet_is_named_on_contents_and_left_to_its_csv(
     from openpyxl import load_workbook
 
     import outputs.workbook as workbook
-    from transforms.disclosure import load_disclosure
 
     monkeypatch.setattr(workbook, "SHEET_ROWS", 3)  # a national grid has millions of cells
-    path = workbook.write_workbook(
-        {
-            "sv_rates": pd.DataFrame({"count": [1, 2]}),
-            "hotspot_grid": pd.DataFrame({"n": range(4)}),
-        },
-        tmp_path / "t.xlsx",
-        audience=load_disclosure().audience("partner"),
-        period_text="2023/24",
-        definition_id="d",
-        notes=[],
-        is_proxy=False,
-    )
+    tables = {
+        "sv_rates": pd.DataFrame({"count": [1, 2]}),
+        "hotspot_grid": pd.DataFrame({"n": range(4)}),
+    }
+    path = workbook_of(tables, tmp_path / "t.xlsx")
     wb = load_workbook(path)
     assert "sv_rates" in wb.sheetnames and "hotspot_grid" not in wb.sheetnames
     said = " ".join(str(c.value) for row in wb["Contents"].iter_rows() for c in row)
@@ -204,7 +196,6 @@ def test_a_workbook_written_row_by_row_reads_back_as_the_shared_strings_one(
     from python_calamine import CalamineWorkbook
 
     from outputs import workbook
-    from transforms.disclosure import load_disclosure
 
     table = pd.DataFrame(
         {
@@ -216,11 +207,7 @@ def test_a_workbook_written_row_by_row_reads_back_as_the_shared_strings_one(
     read = []
     for limit in (10**9, 0):
         monkeypatch.setattr(workbook, "CONSTANT_MEMORY_ROWS", limit)
-        path = workbook.write_workbook(
-            {"sv_rates": table}, tmp_path / f"w{limit}.xlsx",
-            audience=load_disclosure().audience("public"), period_text="2023/24",
-            definition_id="norfolk-2024", notes=[], is_proxy=False, run_id="r",
-        )  # fmt: skip
+        path = workbook_of({"sv_rates": table}, tmp_path / f"w{limit}.xlsx", audience="public")
         book = CalamineWorkbook.from_path(str(path))
         read.append({n: book.get_sheet_by_name(n).to_python() for n in book.sheet_names})
     assert read[0] == read[1]
