@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,25 @@ def write_settings(folder: Path, demo_dir: Path, **overrides: object) -> Path:
     path = folder / "settings.yaml"
     path.write_text(yaml.safe_dump(base), encoding="utf-8")
     return path
+
+
+def settings_without_latest_month(folder: Path, demo_dir: Path, **overrides: object) -> str:
+    """Settings in `folder` (written to settings.yaml) for the demo's police.uk files copied
+    there, the latest month held back, police.uk alone among the dated inputs (its months are
+    the run's); returns the held-back month."""
+    from pipelines.partitions import is_monthly
+    from sources.registry import BY_KEY
+
+    months = sorted(p.name for p in (demo_dir / "police_uk").iterdir())
+    for month in months[:-1]:
+        shutil.copytree(demo_dir / "police_uk" / month, folder / "police_uk" / month)
+    data = yaml.safe_load(write_settings(folder, demo_dir).read_text(encoding="utf-8"))
+    data["inputs"]["police_uk"] = str(folder / "police_uk" / "*" / "*-street.csv")
+    for key in data["inputs"]:
+        if key != "police_uk" and is_monthly(BY_KEY[key]):
+            data["inputs"][key] = None
+    (folder / "settings.yaml").write_text(yaml.safe_dump({**data, **overrides}), encoding="utf-8")
+    return months[-1]
 
 
 def materialize(

@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-import yaml
 
 from pipelines.defs.ingest.assets import police_uk
 from pipelines.partitions import (
@@ -20,7 +19,6 @@ from pipelines.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     SYNC_ALL_TAG,
-    is_monthly,
     month_key,
     range_tags,
     run_tags,
@@ -28,8 +26,7 @@ from pipelines.partitions import (
 )
 from pipelines.resources import build_resources
 from pipelines.settings import load_settings
-from sources.registry import BY_KEY
-from tests.pipelines.conftest import REPO, all_definitions, write_settings
+from tests.pipelines.conftest import REPO, all_definitions, settings_without_latest_month
 
 PER_MONTH = (
     "SELECT month, count(*) AS n, list(DISTINCT _load_id) AS loads, sum(hash(crime_id)) AS ids"
@@ -61,15 +58,7 @@ def _per_month(database: Path) -> dict:
 def months_folder(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's police.uk files in a folder of our own, the latest month held back."""
     folder = tmp_path_factory.mktemp("partitions")
-    months = sorted(p.name for p in (small_demo / "police_uk").iterdir())
-    for month in months[:-1]:
-        shutil.copytree(small_demo / "police_uk" / month, folder / "police_uk" / month)
-    data = yaml.safe_load(write_settings(folder, small_demo).read_text(encoding="utf-8"))
-    data["inputs"]["police_uk"] = str(folder / "police_uk" / "*" / "*-street.csv")
-    for key in data["inputs"]:  # police.uk alone among dated inputs: its months are the run's
-        if key != "police_uk" and is_monthly(BY_KEY[key]):
-            data["inputs"][key] = None
-    (folder / "settings.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    settings_without_latest_month(folder, small_demo)
     return folder
 
 

@@ -21,7 +21,6 @@ from pipelines.partitions import (
     FOLLOW_TAG,
     analysis_tags,
     follow_up_tags,
-    is_monthly,
     month_key,
     range_tags,
     run_tags,
@@ -29,8 +28,7 @@ from pipelines.partitions import (
 from pipelines.refresh import analysis_request, split_selection
 from pipelines.resources import build_resources
 from pipelines.settings import load_settings
-from sources.registry import BY_KEY
-from tests.pipelines.conftest import REPO, all_definitions, write_settings
+from tests.pipelines.conftest import REPO, all_definitions, settings_without_latest_month
 
 PER_PERIOD = {
     "core.incidents": "SELECT period, count(*), sum(hash(source, event_id, lsoa_code, placement,"
@@ -60,16 +58,7 @@ def built(small_demo: Path, tmp_path_factory: pytest.TempPathFactory):
     """A database of every police.uk month but the latest, its per-period assets built whole;
     the settings, the held-back month, the definitions and the instance."""
     folder = tmp_path_factory.mktemp("years")
-    months = sorted(p.name for p in (small_demo / "police_uk").iterdir())
-    for month in months[:-1]:
-        shutil.copytree(small_demo / "police_uk" / month, folder / "police_uk" / month)
-    data = yaml.safe_load(write_settings(folder, small_demo).read_text(encoding="utf-8"))
-    data["inputs"]["police_uk"] = str(folder / "police_uk" / "*" / "*-street.csv")
-    for key in data["inputs"]:  # police.uk alone among dated inputs
-        if key != "police_uk" and is_monthly(BY_KEY[key]):
-            data["inputs"][key] = None
-    data["hotspot_permutations"] = 99
-    (folder / "settings.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    held_back = settings_without_latest_month(folder, small_demo, hotspot_permutations=99)
     settings = load_settings(folder / "settings.yaml", base_dir=REPO)
     from pipelines.definitions import defs
 
@@ -78,7 +67,7 @@ def built(small_demo: Path, tmp_path_factory: pytest.TempPathFactory):
     months_tags = run_tags(settings) | follow_up_tags(run_tags(settings), settings.period)
     assert _run(settings, instance, _ingest_assets(graph), months_tags).success
     assert _run(settings, instance, _per_period_assets(graph), analysis_tags(months_tags)).success
-    return settings, small_demo / "police_uk" / months[-1], graph, instance
+    return settings, small_demo / "police_uk" / held_back, graph, instance
 
 
 def _ingest_assets(graph) -> list[dg.AssetKey]:
