@@ -32,7 +32,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 INSTANCE_FOLDER = ".dagster"
@@ -90,6 +90,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     },
                     pool_size=1,
                 )
+                event.listen(engine, "connect", _synchronous_normal)
                 if shard not in self._initialized_dbs:
                     self._initdb(engine)
                     self._initialized_dbs.add(shard)
@@ -107,6 +108,13 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             while self._engines:
                 self._engines.popitem()[1].dispose()
         super().dispose()
+
+
+def _synchronous_normal(dbapi_connection, _record) -> None:
+    """Commit without waiting for the disk (SQLite's recommended setting in WAL mode): an event
+    is still written at its commit and the file cannot be corrupted; only a power cut can lose
+    the last events. Waiting for the disk was 6% of a small county's `sna run`."""
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def instance_config(home: Path) -> dict:

@@ -19,6 +19,7 @@ from pipelines.instance import (
     ensure_dagster_home,
     open_instance,
 )
+from pipelines.resources import SNADuckDB
 from pipelines.runs import DATABASE_TAG, LAUNCHED_BY_TAG, fail_orphaned_runs
 from tests.pipelines.conftest import REPO, CliRun
 
@@ -156,3 +157,41 @@ def test_dagster_yaml_follows_its_folder_and_keeps_your_edits(tmp_path: Path) ->
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # not written by sna
     ensure_dagster_home(own)
     assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_a_run_makes_sure_of_the_schemas_once_and_commits_events_without_waiting_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each step opens its own DuckDB connection: the schemas are created by the first of a run
+    (70 ms a step otherwise), and again outside a run. Run events are committed with SQLite's
+    `synchronous=NORMAL`, safe in the WAL mode Dagster uses."""
+    from pipelines import resources
+
+    calls: list[str] = []
+    ensure = resources.ensure_schema
+    monkeypatch.setattr(
+        resources, "ensure_schema", lambda con: calls.append("schema") or ensure(con)
+    )
+
+    @dg.asset
+    def first(duckdb: SNADuckDB) -> None:
+        with duckdb.get_connection() as con:
+            con.execute("CREATE TABLE core.one AS SELECT 1 AS x")
+
+    @dg.asset(deps=[first])
+    def second(duckdb: SNADuckDB) -> None:
+        with duckdb.get_connection() as con:
+            assert con.execute("SELECT x FROM core.one").fetchall() == [(1,)]
+
+    database = tmp_path / "sna.duckdb"
+    duck = SNADuckDB(database=str(database))
+    with open_instance(database) as instance:
+        assert dg.materialize(
+            [first, second], resources={"duckdb": duck}, instance=instance
+        ).success
+        assert calls == ["schema"]  # setting up the run; the two steps found it ready
+        with instance.event_log_storage._connect("index") as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    with duck.get_connection() as con:
+        assert con.execute("SELECT count(*) FROM audit.runs").fetchone() == (1,)
+    assert calls == ["schema", "schema"]  # outside a run, every connection makes sure
