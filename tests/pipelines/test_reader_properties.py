@@ -179,9 +179,12 @@ def _assert_accounted(key: str, path: Path, data: bytes, loaded, lines: list[Lin
 
 
 def _physical_origin(lines: list[Line]) -> list[Line | None]:
-    """Per physical line of the file: the untouched non-blank Line it is, else None."""
+    """Per physical line of the file: the untouched non-blank Line it is, else None. A line
+    ended by a lone CR followed by an empty one ended by LF is one CRLF line in the file."""
     out: list[Line | None] = []
-    for line in lines:
+    for before, line in zip([None, *lines[:-1]], lines, strict=True):
+        if before is not None and before.end == b"\r" and not line.content and line.end == b"\n":
+            continue
         parts = line.content.splitlines() or [b""]
         for part in parts:
             ok = not line.touched and len(parts) == 1 and part.strip(BLANK)
@@ -214,6 +217,9 @@ def test_police_uk_files_mangled_at_random(case) -> None:
 @given(mangled("police_extract"))
 @example(one("police_extract", "nul")).via("NUL alone takes the fast path")
 @example(one("police_extract", "bad_byte")).via("cp1252 byte in an ASCII file")
+@example(([*(cr := one("police_extract", "cr")[0])[:4], Line(b"", b"\n"), *cr[4:]], False)).via(
+    "a lone CR, then an empty line's LF: one CRLF line (found by hypothesis)"
+)
 def test_force_extracts_mangled_at_random(case) -> None:
     _check("police_extract", *case)
 
