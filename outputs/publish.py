@@ -67,6 +67,22 @@ class PublishError(RuntimeError):
     """Periods that cannot be published, or a folder that cannot be swapped in."""
 
 
+def chosen_areas(areas: list[Area], district_packs: bool | Sequence[str]) -> list[Area]:
+    """The county and the districts `district_packs` asks for (True: all, False: none, or codes or
+    names); a name that is not one of the area's districts is an error that lists them."""
+    if district_packs is True:
+        return areas
+    wanted = set() if district_packs is False else set(district_packs)
+    districts = [a for a in areas if a.level == "district"]
+    unknown = wanted - {a.code for a in districts} - {a.name for a in districts}
+    if unknown:
+        known = ", ".join(f"{a.name} ({a.code})" for a in districts) or "none"
+        raise PublishError(
+            f"district_packs names {sorted(unknown)}, not districts of this area: {known}"
+        )
+    return [a for a in areas if a.level == "county" or {a.code, a.name} & wanted]
+
+
 def slug(text: str) -> str:
     """A file-name-safe form of a period or area name: '2022/23' -> '2022-23',
     "King's Lynn and West Norfolk" -> 'kings-lynn-and-west-norfolk'."""
@@ -169,15 +185,17 @@ def prepare_publication(
     inputs: pd.DataFrame | None = None,
     missing: Mapping[str, str] | None = None,
     run_id: str = "",
-    district_packs: bool = True,
+    district_packs: bool | Sequence[str] = True,
 ) -> Publication:
     """Protect every exact table for the audience and gather what the packs draw.
 
     exact: build tables by name (sv_rates required; None for a table not built); each is taken
     once or twice and not kept, so a mapping that reads on demand holds one at a time.
     run_id: the run that publishes, named by every file (audit.runs has its inputs).
-    district_packs: a pack per district besides the county's (False: the county's only).
+    district_packs: a pack per district besides the county's (False: the county's only; a list:
+    the districts named, by code or name).
     """
+    areas = chosen_areas(pack_areas(lsoas, county_code, county_name), district_packs)
     rates_exact = exact["sv_rates"]
     if rates_exact is None or rates_exact.empty:
         raise PublishError("no rates to publish: build.sv_rates is empty")
@@ -192,9 +210,6 @@ def prepare_publication(
     )
     rates = with_parents(tables["sv_rates"], lsoas)
     breaks, breaks_periods = fixed_breaks(rates, infos)
-    areas = pack_areas(lsoas, county_code, county_name)
-    if not district_packs:
-        areas = [a for a in areas if a.level == "county"]
     profiles = {}
     if deprivation is not None and len(deprivation):
         district_of = lsoas.set_index("lsoa_code")["district_code"]

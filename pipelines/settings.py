@@ -105,7 +105,7 @@ class _SettingsFile(BaseModel):
     risk_include_crime_domain: bool = False
     risk_model_terms: list[str] = list(DEFAULT_MODEL_TERMS)
     duckdb_memory_gb: float | None = Field(default=None, gt=0)
-    district_packs: bool = True
+    district_packs: bool | list[str] = True
     inputs: _Inputs
     database: str
     output_dir: str
@@ -120,6 +120,15 @@ class _SettingsFile(BaseModel):
         if not isinstance(labels, list) or not all(PERIOD_LABEL.match(v) for v in labels):
             raise ValueError("must be a list of period labels such as '2023/24' or '2023'")
         return labels
+
+    @field_validator("district_packs", mode="before")
+    @classmethod
+    def _districts(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str | int) for v in value):
+            return [str(v) for v in value]  # a code or name YAML read as a number stays text
+        raise ValueError("must be true, false or a list of district codes or names")
 
     @field_validator("area_name", "area_code", mode="before")
     @classmethod
@@ -164,9 +173,10 @@ class Settings:
     # DuckDB's memory limit; beyond it sorts, joins and aggregates spill to <database>.tmp/.
     # None: DUCKDB_DEFAULT_MEMORY_GB or 40% of this machine's memory, whichever is smaller.
     duckdb_memory_gb: float | None = None
-    # Map packs: one for the whole area and, when true, one per district. A national or regional
-    # run, or quarterly monitoring, may want the whole-area pack only.
-    district_packs: bool = True
+    # Map packs: one for the whole area and, when true, one per district; or one for each district
+    # named (code or name). A national or regional run, or quarterly monitoring, may want the
+    # whole-area pack only, or a partnership's own districts.
+    district_packs: bool | tuple[str, ...] = True
 
     @property
     def duckdb_memory_limit(self) -> str:
@@ -202,7 +212,7 @@ _MESSAGES = {
     "hotspot_measures": "'hotspot_measures' must be a list of measure names",
     "risk_model_terms": "'risk_model_terms' must be a list of factor or domain names",
     "duckdb_memory_gb": "'duckdb_memory_gb' must be a number of gigabytes above 0",
-    "district_packs": "'district_packs' must be true or false",
+    "district_packs": "'district_packs' must be true, false or a list of district codes or names",
 }
 
 
@@ -284,5 +294,9 @@ def load_settings(path: str | Path | None = None, base_dir: Path | None = None) 
         risk_include_crime_domain=parsed.risk_include_crime_domain,
         risk_model_terms=tuple(parsed.risk_model_terms),
         duckdb_memory_gb=parsed.duckdb_memory_gb,
-        district_packs=parsed.district_packs,
+        district_packs=(
+            tuple(parsed.district_packs)
+            if isinstance(parsed.district_packs, list)
+            else parsed.district_packs
+        ),
     )

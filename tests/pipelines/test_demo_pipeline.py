@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 import yaml
 
-from tests.pipelines.conftest import Run, materialize, write_settings
+from tests.pipelines.conftest import PACKED, Run, materialize, write_settings
 
 
 def query(database: Path, sql: str) -> list[tuple]:
@@ -116,10 +116,9 @@ def test_outputs_are_published_for_the_latest_complete_period(demo_run: Run) -> 
     districts = query(
         demo_run.settings.database, "SELECT DISTINCT district_name FROM ref.lsoa ORDER BY 1"
     )
-    packs = ["map_pack_demo-county.pdf"] + [
-        "map_pack_" + name.lower().replace(" ", "-") + ".pdf" for (name,) in districts
-    ]
-    assert set(packs) <= set(names) and len(packs) == 8
+    assert len(districts) == 7 and (PACKED,) in districts
+    packs = ["map_pack_demo-county.pdf", f"map_pack_{PACKED.lower()}.pdf"]  # as the settings ask
+    assert sorted(n for n in names if n.startswith("map_pack_")) == packs
     for name in ("sna_tables.xlsx", "sna.gpkg", "index.html", "sv_rates.csv",
                  "geography_coverage.csv", "manifest.json"):  # fmt: skip
         assert name in names

@@ -11,8 +11,10 @@ import pytest
 
 from outputs import publish
 from outputs.findings import PeriodInfo
+from outputs.pack import Area
 from outputs.publish import (
     PublishError,
+    chosen_areas,
     report_periods,
     slug,
     swap_in,
@@ -131,3 +133,17 @@ def test_swap_in_staged_moves_every_period_and_leaves_no_staging(tmp_path: Path)
     ]
     assert (out / "public" / "2021-22" / "map_pack_x.pdf").read_text() == "kept"
     assert sorted(os.listdir(out)) == ["public"]
+
+
+def test_district_packs_are_all_none_or_those_named_by_code_or_name() -> None:
+    areas = [
+        Area("county", "E10000020", "Norfolk"),
+        Area("district", "E07000148", "Norwich"),
+        Area("district", "E07000145", "Great Yarmouth"),
+    ]
+    assert chosen_areas(areas, True) == areas
+    assert chosen_areas(areas, False) == areas[:1]
+    assert chosen_areas(areas, ["Norwich"]) == areas[:2]
+    assert chosen_areas(areas, ("E07000145", "Norwich")) == areas
+    with pytest.raises(PublishError, match=r"\['Norwhich'\], not districts.*Norwich \(E07000148\)"):
+        chosen_areas(areas, ["Norwhich"])

@@ -149,9 +149,14 @@ def test_duckdb_memory_limit_is_set_on_every_run_connection(tmp_path: Path) -> N
         load_settings(write(tmp_path, MINIMAL + "duckdb_memory_gb: 0\n"), base_dir=tmp_path)
 
 
-def test_district_packs_default_to_on_and_can_be_turned_off(tmp_path: Path) -> None:
+def test_district_packs_default_to_on_and_can_be_turned_off_or_named(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, MINIMAL), base_dir=tmp_path).district_packs
     off = load_settings(write(tmp_path, MINIMAL + "district_packs: false\n"), base_dir=tmp_path)
     assert off.district_packs is False
-    with pytest.raises(SettingsError, match="'district_packs' must be true or false"):
+    some = MINIMAL + "district_packs: [Norwich, E07000145]\n"
+    assert load_settings(write(tmp_path, some), base_dir=tmp_path).district_packs == (
+        "Norwich",
+        "E07000145",
+    )
+    with pytest.raises(SettingsError, match="'district_packs' must be true, false or a list"):
         load_settings(write(tmp_path, MINIMAL + "district_packs: some\n"), base_dir=tmp_path)
