@@ -1,6 +1,6 @@
 """Runs that fail, are killed, or collide: the database never lies and the next run just works.
 
-One demo county database goes through: a good run; a run stopped by a failing blocking check; runs
+One demo county database goes through: a good run (the shared `sna run`, copied); a run stopped by a failing blocking check; runs
 killed (SIGKILL, as the OOM killer or a closed laptop would) as ingest, classification and
 publishing start; a run started while another holds the database; and a final good run with no
 manual step in between.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import FAULT_ENV, app
 from pipelines.instance import open_instance
-from tests.pipelines.conftest import REPO, write_settings
+from tests.pipelines.conftest import REPO, CliRun
 
 pytestmark = pytest.mark.faults
 runner = CliRunner()
@@ -76,14 +77,16 @@ def sna_run_killed_at(settings: Path, step: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def county(small_demo: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A database and outputs from one good run, and settings for a changed second refresh."""
-    folder = tmp_path_factory.mktemp("faults")
-    settings = write_settings(folder, small_demo)
-    first = runner.invoke(app, ["run", "--settings", str(settings)])
-    assert first.exit_code == 0, first.output
+def county(cli_run: CliRun, small_demo: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A database, its Dagster instance and outputs from one good run (a copy of the shared
+    `sna run`), and settings for a changed second refresh."""
+    assert cli_run.exit_code == 0, cli_run.output
+    folder = tmp_path_factory.mktemp("faults") / "county"
+    shutil.copytree(cli_run.settings.database.parent, folder)
+    text = yaml.safe_load(cli_run.settings.path.read_text())
+    text["database"] = str(folder / cli_run.settings.database.name)
+    text["output_dir"] = str(folder / cli_run.settings.output_dir.name)
     # the next refresh would change the marts: one police.uk month is dropped from the inputs
-    text = yaml.safe_load(settings.read_text())
     months = sorted((small_demo / "police_uk").glob("*/*-street.csv"))
     keep = folder / "police_uk"
     for path in months[1:]:
