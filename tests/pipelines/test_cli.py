@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from tests.pipelines.conftest import CliRun, write_settings
+from tests.pipelines.conftest import BESIDE_THE_POINT, CliRun, write_settings
 
 runner = CliRunner()
 
@@ -45,7 +45,7 @@ def test_a_failed_check_prints_its_reason_and_numbers(small_demo: Path, tmp_path
     dropped = [line.split(",")[2].strip('"') for line in lines[1:4]]
     short = tmp_path / "sapelsoasyoa2022.csv"
     short.write_text(lines[0] + "".join(lines[4:]), encoding="utf-8")
-    settings = write_settings(tmp_path, small_demo)
+    settings = write_settings(tmp_path, small_demo, without=BESIDE_THE_POINT)
     settings.write_text(settings.read_text().replace(str(source), str(short)))
     result = runner.invoke(app, ["run", "--settings", str(settings)])
     assert result.exit_code == 1
@@ -64,7 +64,7 @@ def test_a_file_missing_a_column_stops_the_run_naming_file_and_column(
         encoding="utf-8-sig"
     )
     bad.write_text(lookup.replace("LAD24CD", "DISTRICTCODE", 1), encoding="utf-8")
-    settings = write_settings(tmp_path, small_demo)
+    settings = write_settings(tmp_path, small_demo, without=BESIDE_THE_POINT)
     settings.write_text(
         settings.read_text().replace(
             str(small_demo / "lookups" / "LSOA21_WD24_LAD24_EW_LU.csv"), str(bad)

@@ -15,6 +15,7 @@ import yaml
 from pipelines.resources import build_resources
 from pipelines.settings import load_settings
 from tests.pipelines.conftest import (
+    BESIDE_THE_POINT,
     PACKED,
     REPO,
     Run,
@@ -218,7 +219,9 @@ def test_a_failing_blocking_check_publishes_nothing(small_demo: Path, tmp_path: 
     data = yaml.safe_load(text)
     data["unknown_code_max_share"] = 0.0
     definition.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    settings, result = materialize(write_settings(tmp_path, small_demo, definition=str(definition)))
+    settings, result = materialize(
+        write_settings(tmp_path, small_demo, BESIDE_THE_POINT, definition=str(definition))
+    )
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
     assert failed == ["unknown_offence_codes_below_threshold"]
     materialised = {m.asset_key for m in result.get_asset_materialization_events()}
@@ -272,7 +275,7 @@ def test_a_failing_disclosure_check_leaves_the_previous_packs_untouched(
 def test_a_missing_input_file_fails_with_the_pattern_named(
     small_demo: Path, tmp_path: Path, missing: str
 ) -> None:
-    path = write_settings(tmp_path, small_demo)
+    path = write_settings(tmp_path, small_demo, BESIDE_THE_POINT)
     data = yaml.safe_load(path.read_text())
     data["inputs"][missing] = str(tmp_path / "nowhere" / "*.csv")
     path.write_text(yaml.safe_dump(data))
@@ -319,7 +322,7 @@ def test_boundaries_that_do_not_match_the_police_lsoas_stop_the_run(
     boundaries = gpd.read_file(small_demo / "boundaries" / "demo_lsoa21.gpkg")
     half = tmp_path / "half.gpkg"
     boundaries.iloc[::2].to_file(half, layer="lsoa21")
-    path = write_settings(tmp_path, small_demo)
+    path = write_settings(tmp_path, small_demo, BESIDE_THE_POINT)
     data = yaml.safe_load(path.read_text())
     data["inputs"]["lsoa_boundaries"] = str(half)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
