@@ -82,16 +82,30 @@ def area_layer(pub: Publication, level: str, period: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(layer, geometry="geometry", crs=maps.BNG)
 
 
+def _period_rows(pub: Publication, name: str, period: str) -> pd.DataFrame | None:
+    """The period's rows of a published table (every row when it has no period), read a part at a
+    time: a country's grid is 2.9M cells, a third of them the period's."""
+    if name not in pub.tables:
+        return None
+    parts = list(
+        pub.tables.parts(
+            name, lambda p: p[p["period"].astype(str) == period] if "period" in p else p
+        )
+    )
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
 def write_geopackage(pub: Publication, period: str, path: str | Path) -> Path:
     """Write the GeoPackage atomically: one layer per area level (and the grid when built)."""
     path = Path(path)
     layers = {level: area_layer(pub, level, period) for level in LAYERS}
-    grid = pub.tables.get("hotspot_grid")
+    grid = _period_rows(pub, "hotspot_grid", period)
     if grid is not None and len(grid) and "geometry" in grid:
-        g = grid[grid["period"].astype(str) == period] if "period" in grid else grid
-        geometry = gpd.GeoSeries.from_wkb(g["geometry"].map(bytes), crs=maps.BNG)
+        geometry = gpd.GeoSeries.from_wkb(grid["geometry"].map(bytes), crs=maps.BNG)
         layers["hotspot_grid"] = gpd.GeoDataFrame(
-            g.drop(columns="geometry").assign(audience=pub.audience.name, run_id=pub.pack.run_id),
+            grid.drop(columns="geometry").assign(
+                audience=pub.audience.name, run_id=pub.pack.run_id
+            ),
             geometry=geometry,
         )
     with atomic_path(path, suffix=".gpkg") as tmp:

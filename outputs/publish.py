@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,13 +31,12 @@ from outputs.findings import HEADLINE, PeriodInfo, period_infos
 from outputs.geopackage import write_geopackage
 from outputs.html import write_index
 from outputs.pack import Area, Definition, PackData, pack_areas, render_pack
+from outputs.store import PublishedTables
 from outputs.tables import write_csv_parts
 from outputs.workbook import write_workbook
-from transforms.db import release_unused_memory
-from transforms.disclosure import AudienceRules, describe_rules, protect_tables
+from transforms.disclosure import AudienceRules, describe_rules, protect_cells, published_table
 
 MANIFEST = "manifest.json"
-CSV_PART_ROWS = 250_000  # rows of a table turned into file text at once
 # Published tables, in workbook order; any not built in a run is left out.
 TABLE_ORDER = (
     "sv_rates",
@@ -134,7 +133,7 @@ class Publication:
     """One run's published tables and pack data for one audience."""
 
     audience: AudienceRules
-    tables: dict[str, pd.DataFrame]
+    tables: PublishedTables  # read back from disk when a file needs one
     pack: PackData
     areas: list[Area]
     cells: pd.DataFrame  # the protected count cells (status per cell)
@@ -186,6 +185,7 @@ def prepare_publication(
     missing: Mapping[str, str] | None = None,
     run_id: str = "",
     district_packs: bool | Sequence[str] = True,
+    store_in: Path | None = None,
 ) -> Publication:
     """Protect every exact table for the audience and gather what the packs draw.
 
@@ -194,6 +194,9 @@ def prepare_publication(
     run_id: the run that publishes, named by every file (audit.runs has its inputs).
     district_packs: a pack per district besides the county's (False: the county's only; a list:
     the districts named, by code or name).
+    store_in: the folder under which the published tables are kept, each written there as it is
+    protected and not held (`PublishedTables`; the system's temporary folder when None); the
+    caller closes `Publication.tables` when the files are written.
     """
     areas = chosen_areas(pack_areas(lsoas, county_code, county_name), district_packs)
     rates_exact = exact["sv_rates"]
@@ -205,9 +208,13 @@ def prepare_publication(
     ].rename(columns={"area_code": "lsoa_code"})
     del rates_exact  # a country's is 3M rows: the tables are protected one at a time
     geography = lsoas[["lsoa_code", "ward_code", "district_code", "county_code"]]
-    tables, cells = protect_tables(
-        exact, audience, geography=geography, partitions=partitions, rates_source=source
-    )
+    cells = protect_cells(exact, audience, geography=geography, partitions=partitions)
+    tables = PublishedTables(store_in)
+    for name in exact:
+        table = exact[name]  # one exact table at a time: `exact` may read each on demand
+        if table is not None:
+            tables.put(name, published_table(name, table, cells, audience, rates_source=source))
+        del table
     rates = with_parents(tables["sv_rates"], lsoas)
     breaks, breaks_periods = fixed_breaks(rates, infos)
     profiles = {}
@@ -296,21 +303,40 @@ _DERIVED = (
 )  # fmt: skip
 
 
-class FileTables(Mapping[str, pd.DataFrame]):
-    """`file_table` of each table, made when asked for and not kept: the workbook takes its sheets
-    one at a time, and a country's tables as files would not fit in memory together."""
+class FolderTables(Mapping[str, pd.DataFrame]):
+    """The published tables as one period folder's CSVs and sheets hold them: rows up to the
+    period, the basis of each rate, the period's coverage, then `file_table`. Read from the store a
+    part at a time (`parts`) or whole when asked for (a sheet), and not kept: a country's tables as
+    files would not fit in memory together."""
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame], audience: AudienceRules, run_id: str):
-        self._tables, self._audience, self._run_id = tables, audience, run_id
+    def __init__(self, pub: Publication, period: str):
+        self._pub, self._period = pub, period
+        self._names = [n for n in TABLE_ORDER if n in pub.tables]
+
+    def _folder_part(self, name: str, part: pd.DataFrame) -> pd.DataFrame:
+        pub = self._pub
+        part = _upto(part, self._period, pub.pack.infos.get(self._period))
+        if name == "sv_rates":
+            part = with_basis(part)
+        return file_table(part, pub.audience, pub.pack.run_id)
+
+    def parts(self, name: str) -> Iterator[pd.DataFrame]:
+        """The table a part (at most a store row group) at a time; at least one part."""
+        if name == "geography_coverage" and "period" in self._pub.tables[name]:
+            coverage = period_coverage_by_status(self._pub.tables[name], self._period)
+            yield file_table(coverage, self._pub.audience, self._pub.pack.run_id)
+            return
+        yield from self._pub.tables.parts(name, lambda part: self._folder_part(name, part))
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        return file_table(self._tables[name], self._audience, self._run_id)
+        parts = [p for p in self.parts(name) if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else next(self.parts(name))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._tables)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._tables)
+        return len(self._names)
 
 
 def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
@@ -319,31 +345,19 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
     info = pub.pack.infos.get(period)
     run_id = pub.pack.run_id
     written: list[Path] = []
-    tables = {
-        name: _upto(pub.tables[name], period, info)
-        for name in TABLE_ORDER
-        if name in pub.tables and pub.tables[name] is not None
-    }
-    if "sv_rates" in tables:
-        tables["sv_rates"] = with_basis(tables["sv_rates"])
-    if "geography_coverage" in tables and "period" in tables["geography_coverage"]:
-        tables["geography_coverage"] = period_coverage_by_status(
-            pub.tables["geography_coverage"], period
-        )
     for area in pub.areas:
         written.append(
             render_pack(pub.pack, area, period, folder / f"map_pack_{slug(area.name)}.pdf")
         )
-    for name, table in tables.items():
-        parts = (
-            file_table(table.iloc[i : i + CSV_PART_ROWS], pub.audience, run_id)
-            for i in range(0, max(len(table), 1), CSV_PART_ROWS)
-        )  # a country's file tables as text are gigabytes: a part at a time
-        written.append(write_csv_parts(parts, folder / f"{name}.csv"))
-        release_unused_memory()
+    tables = FolderTables(pub, period)
+    rows = dict.fromkeys(tables, 0)  # counted as the CSVs are written: the workbook needs them
+    for name in tables:
+        written.append(
+            write_csv_parts(_counted(tables.parts(name), rows, name), folder / f"{name}.csv")
+        )
     written.append(
         write_workbook(
-            FileTables(tables, pub.audience, run_id),
+            tables,
             folder / "sna_tables.xlsx",
             audience=pub.audience,
             period_text=info.text if info else period,
@@ -351,11 +365,21 @@ def write_period(pub: Publication, period: str, folder: Path) -> list[Path]:
             notes=list(pub.pack.rules_text),
             is_proxy=pub.pack.is_proxy,
             run_id=run_id,
+            rows=rows,
         )
     )
     written.append(write_geopackage(pub, period, folder / "sna.gpkg"))
     written.append(write_index(pub, period, folder / "index.html", written))
     return written
+
+
+def _counted(
+    parts: Iterable[pd.DataFrame], rows: dict[str, int], name: str
+) -> Iterator[pd.DataFrame]:
+    """`parts` as they are, adding their rows to `rows[name]`."""
+    for part in parts:
+        rows[name] += len(part)
+        yield part
 
 
 def write_manifest(folder: Path, files: Sequence[Path], **fields: object) -> Path:

@@ -123,16 +123,21 @@ def write_workbook(
     notes: Sequence[str],
     is_proxy: bool,
     run_id: str = "",
+    rows: Mapping[str, int] | None = None,
 ) -> Path:
-    """Write the workbook atomically and return its path. Each table is taken twice (its length,
-    then its sheet) and not kept, so a mapping that makes them on demand holds one at a time."""
+    """Write the workbook atomically and return its path. Each table is taken once, for its sheet,
+    and not kept, so a mapping that makes them on demand holds one at a time.
+
+    rows: each table's row count when the caller knows it (else each table is taken for its
+    length first): a table too long for a sheet is then never made whole.
+    """
     path = Path(path)
     basis = (
         "PROXY: data.police.uk open data, not the local definition"
         if is_proxy
         else "Local definition (force crime extract)"
     )
-    rows = {name: len(tables[name]) for name in tables}
+    rows = {name: rows[name] if rows is not None else len(tables[name]) for name in tables}
     too_long = {name: n for name, n in rows.items() if n > SHEET_ROWS}
     what = {
         name: DESCRIPTIONS.get(name, name)

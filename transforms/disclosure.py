@@ -808,97 +808,97 @@ def apply_rule_to_values(
     return out, hidden
 
 
-def protect_tables(
-    tables: Mapping[str, pd.DataFrame],
+def protect_cells(
+    tables: Mapping[str, pd.DataFrame | None],
     audience: AudienceRules,
     *,
     geography: pd.DataFrame | None,
     partitions: Mapping[str, Sequence[str]] | None,
-    rates_source: str,
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Every table as the audience may see it, and the protected cell table behind them.
+) -> pd.DataFrame:
+    """The count cells of the count tables (CELL_TABLES) of `tables`, protected as one set, so a
+    cell hidden in one table is hidden in all: `published` and `status` per cell.
 
-    tables: exact tables by name (None for one not built); each is taken at most twice (its cells,
-    then the table) and not kept, so a mapping that reads on demand holds one at a time.
-
-    Count tables (CELL_TABLES) are protected as one set of cells, so a cell hidden in one is hidden
-    in all. `hotspots.value` (the LSOA rate or count that was tested) is hidden where the rates
-    cell is. Tables of counts with no published totals (VALUE_TABLES) get each rule value by value.
-    Other tables (shares, correlations, model terms, coverage) carry no small counts and pass as
-    they are. Every returned table that had counts gains a boolean `suppressed` column.
+    tables: exact tables by name (None for one not built); each count table is taken once, for
+    its cells, and not kept, so a mapping that reads on demand holds one at a time.
     """
     exact = count_cells(
         table_cells(n, t) for n in tables if n in CELL_TABLES and (t := tables[n]) is not None
     )
-    protected = protect_counts_by_period(
-        exact, audience, geography=geography, partitions=partitions
-    )
-    del exact
-    out: dict[str, pd.DataFrame] = {}
-    for name in tables:
-        table = tables[name]  # one exact table at a time: `tables` may read each on demand
-        if table is None:
-            continue
-        if name in CELL_TABLES and len(table):
-            rate_columns, per = ("rate_per_1000", "ci_lower", "ci_upper"), 1000.0
-            if name == "success_measures":
-                rate_columns = ("rate", "ci_lower", "ci_upper")
-                rate_per = pd.to_numeric(table.get("rate_per"), errors="coerce").dropna()
-                per = float(rate_per.iloc[0]) if len(rate_per) else per
-            published = apply_protection(
-                table,
-                protected,
-                rate_columns=rate_columns,
-                per=per,
-                key_measure=_cell_key_measure(name, table),
+    return protect_counts_by_period(exact, audience, geography=geography, partitions=partitions)
+
+
+def published_table(
+    name: str,
+    table: pd.DataFrame,
+    protected: pd.DataFrame,
+    audience: AudienceRules,
+    *,
+    rates_source: str,
+) -> pd.DataFrame:
+    """The exact table `name` as the audience may see it, given the protected cells.
+
+    Count tables (CELL_TABLES) take their cells' published values. `hotspots.value` (the LSOA rate
+    or count that was tested) is hidden where the rates cell is. Tables of counts with no published
+    totals (VALUE_TABLES) get each rule value by value. Other tables (shares, correlations, model
+    terms, coverage) carry no small counts and pass as they are. Every returned table that had
+    counts gains a boolean `suppressed` column. The exact table is never changed.
+    """
+    if name in CELL_TABLES and len(table):
+        rate_columns, per = ("rate_per_1000", "ci_lower", "ci_upper"), 1000.0
+        if name == "success_measures":
+            rate_columns = ("rate", "ci_lower", "ci_upper")
+            rate_per = pd.to_numeric(table.get("rate_per"), errors="coerce").dropna()
+            per = float(rate_per.iloc[0]) if len(rate_per) else per
+        published = apply_protection(
+            table,
+            protected,
+            rate_columns=rate_columns,
+            per=per,
+            key_measure=_cell_key_measure(name, table),
+        )
+        if "previous_count" in published:
+            prev, prev_hidden = apply_rule_to_values(
+                table["previous_count"], table["source"], table["area_level"], audience
             )
-            if "previous_count" in published:
-                prev, prev_hidden = apply_rule_to_values(
-                    table["previous_count"], table["source"], table["area_level"], audience
-                )
-                published["previous_count"] = (
-                    prev.round().astype("Int64").mask(published["suppressed"])
-                )
-                gone = prev_hidden | published["suppressed"]
-                for column in ("change", "change_p", "rate_ratio", "p_value"):
-                    if column in published:
-                        published[column] = published[column].mask(gone)
-            out[name] = published
-        elif name in VALUE_TABLES and len(table):
-            counts, derived = VALUE_TABLES[name]
-            t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
-            sources = t["source"] if "source" in t else pd.Series(rates_source, index=t.index)
-            levels = (
-                t["area_level"]
-                if "area_level" in t
-                else pd.Series("grid" if name == "hotspot_grid" else "county", index=t.index)
-            )
-            hidden_any = pd.Series(False, index=t.index)
-            for column in counts:
-                if column in t:
-                    values, hidden = apply_rule_to_values(t[column], sources, levels, audience)
-                    t[column] = values.round().astype("Int64")
-                    hidden_any |= hidden
-            for column in derived:
-                if column in t:
-                    t[column] = t[column].mask(hidden_any)
-            t["suppressed"] = hidden_any.to_numpy()
-            out[name] = t
-        elif name == "hotspots" and len(table) and "value" in table:
-            t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
-            rates = protected[protected["source"] == rates_source]
-            hidden = rates.set_index(["area_level", "area_code", "period", "measure"])["status"]
-            index = pd.MultiIndex.from_frame(
-                t[["area_level", "area_code", "period", "measure"]].astype("str")
-            )
-            status = pd.Series(hidden.reindex(index).to_numpy(), index=t.index)
-            gone = status.isin([STATUS_PRIMARY, STATUS_SECONDARY])
-            t["value"] = t["value"].mask(gone)
-            t["suppressed"] = gone.to_numpy()
-            out[name] = t
-        else:
-            out[name] = table.copy(deep=False)
-    return out, protected
+            published["previous_count"] = prev.round().astype("Int64").mask(published["suppressed"])
+            gone = prev_hidden | published["suppressed"]
+            for column in ("change", "change_p", "rate_ratio", "p_value"):
+                if column in published:
+                    published[column] = published[column].mask(gone)
+        return published
+    if name in VALUE_TABLES and len(table):
+        counts, derived = VALUE_TABLES[name]
+        t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
+        sources = t["source"] if "source" in t else pd.Series(rates_source, index=t.index)
+        levels = (
+            t["area_level"]
+            if "area_level" in t
+            else pd.Series("grid" if name == "hotspot_grid" else "county", index=t.index)
+        )
+        hidden_any = pd.Series(False, index=t.index)
+        for column in counts:
+            if column in t:
+                values, hidden = apply_rule_to_values(t[column], sources, levels, audience)
+                t[column] = values.round().astype("Int64")
+                hidden_any |= hidden
+        for column in derived:
+            if column in t:
+                t[column] = t[column].mask(hidden_any)
+        t["suppressed"] = hidden_any.to_numpy()
+        return t
+    if name == "hotspots" and len(table) and "value" in table:
+        t = table.copy(deep=False)  # copy-on-write: the exact table is never changed
+        rates = protected[protected["source"] == rates_source]
+        hidden = rates.set_index(["area_level", "area_code", "period", "measure"])["status"]
+        index = pd.MultiIndex.from_frame(
+            t[["area_level", "area_code", "period", "measure"]].astype("str")
+        )
+        status = pd.Series(hidden.reindex(index).to_numpy(), index=t.index)
+        gone = status.isin([STATUS_PRIMARY, STATUS_SECONDARY])
+        t["value"] = t["value"].mask(gone)
+        t["suppressed"] = gone.to_numpy()
+        return t
+    return table.copy(deep=False)
 
 
 # --- how the PDF packs print tables, so the checker can read them back ---------------------------

@@ -83,6 +83,7 @@ def staged_outputs(
     audience = load_disclosure().audience(settings.audience)
     source = settings.rates_source
     started = time.perf_counter()
+    shutil.rmtree(settings.output_dir / STAGING, ignore_errors=True)  # one run at a time
     with duckdb.get_connection() as con:
         exact = reporting.BuildTables(con)  # read one table at a time
         lsoas = reporting.read_lsoas(con)
@@ -102,27 +103,31 @@ def staged_outputs(
             missing=reporting.MISSING,
             run_id=context.run.run_id,
             district_packs=settings.district_packs,
+            store_in=settings.output_dir / STAGING,  # beside the run's folders, not in them
         )
     protected = time.perf_counter()
-    periods = report_periods(publication.pack.infos, settings.report_periods)
-    shutil.rmtree(settings.output_dir / STAGING, ignore_errors=True)  # one run at a time
     root = staging_dir(settings.output_dir, context.run.run_id)
     sizes = []
-    for period in periods:
-        folder = root / audience.name / slug(period)
-        files = write_period(publication, period, folder)
-        write_manifest(
-            folder,
-            files,
-            run_id=context.run.run_id,
-            audience=audience.name,
-            period=period,
-            definition_id=definition.id,
-            definition_hash=definition.hash,
-        )
-        sizes += [
-            {"period": period, "file": f.name, "kB": round(f.stat().st_size / 1024)} for f in files
-        ]
+    try:
+        periods = report_periods(publication.pack.infos, settings.report_periods)
+        for period in periods:
+            folder = root / audience.name / slug(period)
+            files = write_period(publication, period, folder)
+            write_manifest(
+                folder,
+                files,
+                run_id=context.run.run_id,
+                audience=audience.name,
+                period=period,
+                definition_id=definition.id,
+                definition_hash=definition.hash,
+            )
+            sizes += [
+                {"period": period, "file": f.name, "kB": round(f.stat().st_size / 1024)}
+                for f in files
+            ]
+    finally:
+        publication.tables.close()  # the published tables are in the files now
     hidden = publication.cells["status"].value_counts().to_dict()
     return dg.MaterializeResult(
         metadata={
