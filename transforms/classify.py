@@ -269,6 +269,7 @@ def _police_uk_sql(
 
 
 CLASSIFIED = "_classified"  # the temporary view of the classified incidents
+ROW_BITS = 40  # `_row`: the SELECT's number above bit 40, the raw rowid (below 2**40) under it
 
 
 def classify_incidents(
@@ -323,31 +324,17 @@ def classify_incidents(
     con.execute(_unknown_codes_sql(police_extract))
 
 
-ROW_BITS = 40  # `_row`: rowids of a raw table stay below 2**40
-
-
 def build_incidents(
     con: duckdb.DuckDBPyConnection,
     definition: Definition,
     period_type: str,
     *,
-    police_extract: bool,
-    police_uk: bool,
-    others: Sequence[str] = (),
-    periods: Sequence[str] | None = None,
     table: str = "core.incidents",
+    **options: Any,
 ) -> None:
-    """`classify_incidents` written to `table` as it is, not placed (the pipeline places the
-    view: `transforms.geography.place_incidents`)."""
-    classify_incidents(
-        con,
-        definition,
-        period_type,
-        police_extract=police_extract,
-        police_uk=police_uk,
-        others=others,
-        periods=periods,
-    )
+    """`classify_incidents` (with its keyword `options`) written to `table` as it is, not placed
+    (the pipeline places the view: `transforms.geography.place_incidents`)."""
+    classify_incidents(con, definition, period_type, **options)
     with transaction(con):
         con.execute(f"{create_sql(table)} AS SELECT * EXCLUDE (_row) FROM {CLASSIFIED}")
 
