@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from sources._csv import normalise_ho_code_text
-from transforms.db import create_sql, load_spatial, registered
+from transforms.db import create_sql, load_spatial, registered, transaction
 from transforms.definition import FLAG_NAMES, Definition, flag_order, flag_references
 from transforms.periods import period_sql
 
@@ -187,8 +187,8 @@ def _extract_sql(
         " + TRY_CAST(split_part(e.offence_time, ':', 2) AS INT)"
     )
     base = f"""
-        SELECT e.*, f.columns AS _columns, {location_key_sql("e.location_type")} AS _loc,
-               {minutes} AS _minutes
+        SELECT e.*, e.rowid AS _rid, f.columns AS _columns,
+               {location_key_sql("e.location_type")} AS _loc, {minutes} AS _minutes
         FROM raw.police_extract e
         LEFT JOIN (SELECT file, columns FROM audit.loads WHERE source = 'police_extract') f
             ON f.file = e._file
@@ -219,7 +219,8 @@ def _extract_sql(
         NULL::VARCHAR AS postcode_sector,
         {_lit(definition.id)} AS definition_id,
         i._file,
-        i._line
+        i._line,
+        i._rid
     FROM ({flags.select(base)}) i
     LEFT JOIN _offence_codes r ON r.ho_code = i.ho_offence_code
     LEFT JOIN _sv_codes c ON c.offence_code = i.ho_offence_code
@@ -257,7 +258,8 @@ def _police_uk_sql(
         NULL::VARCHAR AS postcode_sector,
         {_lit(definition.id)} AS definition_id,
         u._file,
-        u._line
+        u._line,
+        u.rowid AS _rid
     FROM raw.police_uk u
     LEFT JOIN _proxy_types p ON p.crime_type = u.crime_type
     ANTI JOIN (SELECT file, line FROM quarantine.duplicates WHERE source = 'police_uk') d
@@ -266,7 +268,11 @@ def _police_uk_sql(
     """
 
 
-def build_incidents(
+CLASSIFIED = "_classified"  # the temporary view of the classified incidents
+ROW_BITS = 40  # `_row`: the SELECT's number above bit 40, the raw rowid (below 2**40) under it
+
+
+def classify_incidents(
     con: duckdb.DuckDBPyConnection,
     definition: Definition,
     period_type: str,
@@ -275,14 +281,17 @@ def build_incidents(
     police_uk: bool,
     others: Sequence[str] = (),
     periods: Sequence[str] | None = None,
-    table: str = "core.incidents",
+    view: str = CLASSIFIED,
 ) -> None:
-    """Rebuild core.incidents (and core.unknown_offence_codes) from the loaded police inputs, and
-    the SELECTs in `others` (NHS and council ASB records: `transforms.health.health_selects`).
+    """The temporary view `view` of every incident of the loaded police inputs and of the SELECTs
+    in `others` (NHS and council ASB records: `transforms.health.health_selects`), classified
+    under the definition, and core.unknown_offence_codes.
 
-    `periods`: only the incidents of those period labels (and those of no period) are written,
-    for a refresh of some years (`transforms.db.replace_periods` puts them in place); `table` is
-    where they go."""
+    The view is not written anywhere: `transforms.geography.place_incidents` reads it twice, a few
+    columns to place the incidents, then every column to write the placed table once. Besides
+    INCIDENT_COLUMNS it has `_row`, which names its raw row (a number per SELECT, high bits, and
+    the row's rowid in its raw table): the same in both reads, unique across sources.
+    `periods`: only the incidents of those period labels (and those of no period)."""
     if police_uk:
         load_spatial(con)  # ~0.5 s per connection: only police.uk points need reprojecting
     sv_codes = pd.DataFrame(
@@ -301,23 +310,33 @@ def build_incidents(
     if police_uk:
         selects.append(_police_uk_sql(definition, period_type, periods))
     selects += others
-    with registered(con, _sv_codes=sv_codes, _proxy_types=proxy, _offence_codes=codes):
-        con.execute("BEGIN TRANSACTION")
-        try:
-            union = " UNION ALL BY NAME ".join(selects)
-            wanted = (
-                "" if periods is None else "WHERE period IS NULL OR list_contains($periods, period)"
-            )
-            con.execute(
-                f"{create_sql(table)} AS SELECT * FROM ({union}) {wanted}"
-                " ORDER BY source, _file, _line",
-                None if periods is None else {"periods": list(periods)},
-            )
-            con.execute(_unknown_codes_sql(police_extract))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    numbered = [
+        f"SELECT * EXCLUDE (_rid), ({n}::BIGINT << {ROW_BITS}) + _rid AS _row FROM ({select})"
+        for n, select in enumerate(selects)
+    ]
+    wanted = "" if periods is None else f"WHERE period IS NULL OR period IN {_in(periods)}"
+    frames = {"_sv_codes": sv_codes, "_proxy_types": proxy, "_offence_codes": codes}
+    with registered(con, **{f"{name}_frame": frame for name, frame in frames.items()}):
+        for name in frames:  # tables, not registered frames: the view outlives this call
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+    union = " UNION ALL BY NAME ".join(numbered)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM ({union}) {wanted}")
+    con.execute(_unknown_codes_sql(police_extract))
+
+
+def build_incidents(
+    con: duckdb.DuckDBPyConnection,
+    definition: Definition,
+    period_type: str,
+    *,
+    table: str = "core.incidents",
+    **options: Any,
+) -> None:
+    """`classify_incidents` (with its keyword `options`) written to `table` as it is, not placed
+    (the pipeline places the view: `transforms.geography.place_incidents`)."""
+    classify_incidents(con, definition, period_type, **options)
+    with transaction(con):
+        con.execute(f"{create_sql(table)} AS SELECT * EXCLUDE (_row) FROM {CLASSIFIED}")
 
 
 def _unknown_codes_sql(police_extract: bool) -> str:

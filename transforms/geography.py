@@ -5,11 +5,11 @@ LSOA codes come in two vintages. data.police.uk files carry LSOA 2011 codes unti
 LSOA 2021. The boundaries given for a run fix its analysis vintage (`analysis_vintage`), and
 everything else is placed on them, inside DuckDB:
 
-`place_incidents` rewrites an incidents table so that `lsoa_code` is the study-area LSOA of the
-analysis vintage (NULL when the incident is outside the area or cannot be placed), keeps the code
-as recorded in `lsoa_code_recorded`, the vintages that code belongs to in `lsoa_vintage_recorded`
-("2011", "2021", "2011+2021" for a code both vintages use, NULL when nothing tells), and says how
-in `placement`:
+`place_incidents` writes incidents (the pipeline's classified view, or a table rewritten in place)
+so that `lsoa_code` is the study-area LSOA of the analysis vintage (NULL when the incident is
+outside the area or cannot be placed), keeps the code as recorded in `lsoa_code_recorded`, the
+vintages that code belongs to in `lsoa_vintage_recorded` ("2011", "2021", "2011+2021" for a code
+both vintages use, NULL when nothing tells), and says how in `placement`:
 
 - ``code``: the recorded code is an LSOA of the boundaries;
 - ``lookup_unchanged``: a code ONS left unchanged in 2021, recorded in a month whose codes are of
@@ -211,6 +211,7 @@ def place_incidents(
     con: duckdb.DuckDBPyConnection,
     incidents: str = "core.incidents",
     *,
+    into: str | None = None,
     vintage: str | None,
     areas: str = "ref.lsoa",
     lookup: str | None = None,
@@ -226,6 +227,11 @@ def place_incidents(
     `areas` has `lsoa_code` and WKB `geometry` in EPSG:27700; `lookup` the ONS pairs
     (`lsoa11_code`, `lsoa21_code`); `population` a table or view of (lsoa_code, persons) for the
     population-share draw. Rerunning on a placed table starts again from `lsoa_code_recorded`.
+
+    `incidents` may be a view (`transforms.classify.classify_incidents`): it is read twice, a few
+    columns to place the incidents, then whole to write the placed rows to `into` (default:
+    `incidents` itself) once. A view names its rows in a `_row` column (a table by its rowid),
+    which the placed table leaves out. Rows are written in the order they are read: no sort.
     """
     if vintage is None and lookup is not None:
         raise GeographyError(
@@ -233,31 +239,38 @@ def place_incidents(
             " not tell: state geography: lsoa11 or lsoa21 in the settings"
         )
     vintage = vintage or "2021"
+    into = into or incidents
     existing = columns_of(con, incidents)
     recorded = "lsoa_code_recorded" if "lsoa_code_recorded" in existing else "lsoa_code"
     unit = "occurred_month" if "occurred_month" in existing else "period"
     sector = "postcode_sector" if "postcode_sector" in existing else "NULL::VARCHAR"
+    row = "_row" if "_row" in existing else "rowid"
+    # The incidents with the names the placement reads (`_inc` narrow, and the final write whole).
+    named = (
+        f"SELECT *, {row} AS _row_, {unit} AS _unit, {recorded} AS _recorded,"
+        f" {sector} AS _sector FROM {incidents}"
+    )
     with transaction(con):
         has_lookup = _vintage_map(con, lookup, vintage)
         _areas(con, areas)
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _inc AS
-            SELECT rowid AS _row, source, period, {unit} AS _unit, {recorded} AS recorded,
-                   x, y, {key} AS _key, {sector} AS _sector
-            FROM {incidents}
+            SELECT _row_ AS _row, source, period, _unit, _recorded AS recorded,
+                   x, y, {key} AS _key, _sector
+            FROM ({named})
             """
         )
         _classify_codes(con, vintage)
         _decide(con, has_lookup)
         _resolve_splits(con, population)
         _resolve_coordinates(con)
-        _rewrite(con, incidents, existing)
+        _write_placed(con, named, into, existing, has_lookup)
         summary = con.execute(
-            f"SELECT source, period, placement, count(*) AS incidents FROM {incidents}"
+            f"SELECT source, period, placement, count(*) AS incidents FROM {into}"
             " GROUP BY ALL ORDER BY source, period, placement"
         ).df()
-        for temp in ("_inc", "_codes", "_decided", "_placed", "_final", "_vmap", "_area", "_units"):
+        for temp in ("_inc", "_codes", "_decided", "_placed", "_vmap", "_area", "_units"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     return summary
 
@@ -323,38 +336,52 @@ def _classify_codes(con: duckdb.DuckDBPyConnection, vintage: str) -> None:
     )
 
 
-def _decide(con: duckdb.DuckDBPyConnection, has_lookup: bool) -> None:
-    """TEMP table _decided: the placement of every incident that needs no geometry, and which
-    ones are splits or points still to resolve."""
+def _decision_sql(i: str, has_lookup: bool) -> tuple[str, str]:
+    """SQL of the placement that needs no geometry ('split' and 'by_point' are still to resolve)
+    and of the LSOA it gives, for the incident `i` (columns recorded, x, y, _sector) joined to
+    its code's row `c` of _codes and its unit's row `u` of _units."""
     unknown = "'unmatched_code'" if has_lookup else "'outside_area'"
+    through_lookup = "c.n_to IS NOT NULL AND (NOT c.in_area OR coalesce(u.other_vintage, false))"
+    placement = f"""
+        CASE
+          WHEN {i}.recorded IS NULL AND ({i}.x IS NULL OR {i}.y IS NULL) THEN
+            CASE WHEN {i}._sector IS NOT NULL THEN 'postcode_sector_only' ELSE 'no_location' END
+          WHEN {i}.recorded IS NULL THEN 'by_point'
+          WHEN {through_lookup} THEN
+            CASE WHEN c.n_to_in_area = 0 THEN 'outside_area'
+                 WHEN c.n_to > 1 THEN 'split'
+                 WHEN c.unchanged THEN 'lookup_unchanged'
+                 ELSE 'lookup_merged' END
+          WHEN c.in_area THEN 'code'
+          WHEN c.of_analysis THEN 'outside_area'
+          WHEN c.of_other THEN 'unmatched_code'
+          ELSE {unknown}
+        END"""
+    lsoa = f"""
+        CASE WHEN ({placement}) NOT IN ('code', 'lookup_unchanged', 'lookup_merged') THEN NULL
+             WHEN {through_lookup} THEN c.single_to ELSE {i}.recorded END"""
+    return placement, lsoa
+
+
+def _joined_to_codes(i: str) -> str:
+    """The incident `i` with its code's row `c` of _codes and its unit's row `u` of _units."""
+    return f"""LEFT JOIN _codes c ON c.code = {i}.recorded
+        LEFT JOIN _units u ON u.source = {i}.source AND u._unit IS NOT DISTINCT FROM {i}._unit"""
+
+
+def _decide(con: duckdb.DuckDBPyConnection, has_lookup: bool) -> None:
+    """TEMP table _decided: the incidents that are splits or points still to resolve."""
+    placement, _ = _decision_sql("i", has_lookup)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _decided AS
-        SELECT i._row, i.recorded, i.x, i.y, i._key, c.code_vintage,
-            CASE
-              WHEN i.recorded IS NULL AND (i.x IS NULL OR i.y IS NULL) THEN
-                CASE WHEN i._sector IS NOT NULL THEN 'postcode_sector_only' ELSE 'no_location' END
-              WHEN i.recorded IS NULL THEN 'by_point'
-              WHEN c.n_to IS NOT NULL AND (NOT c.in_area OR coalesce(u.other_vintage, false)) THEN
-                CASE WHEN c.n_to_in_area = 0 THEN 'outside_area'
-                     WHEN c.n_to > 1 THEN 'split'
-                     WHEN c.unchanged THEN 'lookup_unchanged'
-                     ELSE 'lookup_merged' END
-              WHEN c.in_area THEN 'code'
-              WHEN c.of_analysis THEN 'outside_area'
-              WHEN c.of_other THEN 'unmatched_code'
-              ELSE {unknown}
-            END AS placement,
-            CASE WHEN c.n_to IS NOT NULL AND (NOT c.in_area OR coalesce(u.other_vintage, false))
-                 THEN c.single_to ELSE i.recorded END AS lsoa_code
-        FROM _inc i
-        LEFT JOIN _codes c ON c.code = i.recorded
-        LEFT JOIN _units u ON u.source = i.source AND u._unit IS NOT DISTINCT FROM i._unit
+        SELECT * FROM (
+            SELECT i._row, i.recorded, i.x, i.y, i._key, {placement} AS placement
+            FROM _inc i
+            {_joined_to_codes("i")}
+        )
+        WHERE placement IN ('split', 'by_point')
         """
-    )
-    con.execute(
-        "UPDATE _decided SET lsoa_code = NULL"
-        " WHERE placement NOT IN ('code', 'lookup_unchanged', 'lookup_merged')"
     )
 
 
@@ -455,35 +482,48 @@ def _resolve_coordinates(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, incidents: str, existing: list[str]) -> None:
-    """Replace the incidents table with its placed form, rows in their original order."""
+def _write_placed(
+    con: duckdb.DuckDBPyConnection, named: str, into: str, existing: list[str], has_lookup: bool
+) -> None:
+    """Write the incidents of `named` to `into` with their placement, in one pass over them: the
+    placement that needs no geometry is decided again in the same SQL as `_decide`, from the
+    small _codes and _units, and the splits and points come from _placed."""
     added = [
-        c for c in ("lsoa_code_recorded", "lsoa_vintage_recorded", "placement") if c in existing
+        c
+        for c in ("lsoa_code_recorded", "lsoa_vintage_recorded", "placement", "_row")
+        if c in existing
     ]
-    exclude = f" EXCLUDE ({', '.join(added)})" if added else ""
-    # The placement, narrow and in the table's row order, then joined by position: sorting the
-    # narrow table is cheap, sorting the wide one is not.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _final AS
-        SELECT coalesce(p.lsoa_code, d.lsoa_code) AS lsoa_code, d.recorded, d.code_vintage,
-               coalesce(p.placement, d.placement) AS placement
-        FROM _decided d LEFT JOIN _placed p ON p._row = d._row
-        ORDER BY d._row
-        """
-    )
+    helpers = [
+        "_row_",
+        "_unit",
+        "_recorded",
+        "recorded",
+        "_sector",
+        "_vintage",
+        "_placement",
+        "_lsoa",
+    ]
+    excluded = ", ".join(helpers + added)
+    placement, lsoa = _decision_sql("i", has_lookup)
     con.execute(
         f"""
-        {create_sql(incidents)} AS
-        SELECT t.*{exclude} REPLACE (f.lsoa_code AS lsoa_code),
-               f.recorded AS lsoa_code_recorded,
-               f.code_vintage AS lsoa_vintage_recorded,
-               f.placement
-        FROM {incidents} t POSITIONAL JOIN _final f
+        {create_sql(into)} AS
+        SELECT * EXCLUDE ({excluded}) REPLACE (_lsoa AS lsoa_code),
+               _recorded AS lsoa_code_recorded,
+               _vintage AS lsoa_vintage_recorded,
+               _placement AS placement
+        FROM (
+            SELECT i.*, c.code_vintage AS _vintage,
+                   coalesce(p.placement, {placement}) AS _placement,
+                   CASE WHEN p._row IS NOT NULL THEN p.lsoa_code ELSE {lsoa} END AS _lsoa
+            FROM (SELECT *, _recorded AS recorded FROM ({named})) i
+            {_joined_to_codes("i")}
+            LEFT JOIN _placed p ON p._row = i._row_
+        )
         """
     )
     unresolved = con.execute(
-        f"SELECT count(*) FROM {incidents}"
+        f"SELECT count(*) FROM {into}"
         f" WHERE placement NOT IN ({', '.join(repr(p) for p in PLACEMENTS)})"
     ).fetchone()[0]
     if unresolved:  # a split or point the steps above missed: a bug, never a silent loss

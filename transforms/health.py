@@ -96,7 +96,7 @@ def _minutes(time: str) -> str:
 
 
 def _common(definition_id: str) -> str:
-    return f"{_lit(definition_id)} AS definition_id, r._file, r._line"
+    return f"{_lit(definition_id)} AS definition_id, r._file, r._line, r.rowid AS _rid"
 
 
 def _event_id(ref: str) -> str:

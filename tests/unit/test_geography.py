@@ -23,6 +23,7 @@ from transforms.db import write_table
 from transforms.geography import (
     GeographyError,
     analysis_vintage,
+    columns_of,
     convert_deprivation,
     convert_population,
     is_new_2021_code,
@@ -92,26 +93,28 @@ def placed(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
+EVERY_PATH_2021 = [  # (event_id, month, code, x, y): one incident per way onto LSOA 2021
+    ("unchanged", "2022-01", A, None, None),
+    ("split-left", "2022-01", P, *point(1200)),
+    ("split-right", "2022-01", P, *point(1900)),
+    ("split-off-map", "2022-01", P, *point(1500, 1300)),  # 300 m north of C1
+    ("merged", "2022-01", M1, None, None),
+    ("outside", "2022-01", OUT, *point(9000)),
+    ("outside-split", "2022-01", Q, None, None),
+    ("nowhere", "2022-01", None, None, None),
+    ("by-point", "2022-01", None, *point(500)),
+    ("by-point-out", "2022-01", None, *point(-5000)),
+    ("scottish", "2022-01", "S01000001", None, None),
+    ("new-code", "2024-01", C1, None, None),
+    ("same-code", "2024-01", A, None, None),
+    ("merged-code", "2024-01", M21, None, None),
+    ("outside-2021", "2024-01", Q1, None, None),
+]
+
+
 def test_every_path_onto_lsoa_2021(con) -> None:
     write_table(con, "ref.lsoa", boxes(POLYGONS_2021, "2021"))
-    rows = [
-        ("unchanged", "2022-01", A, None, None),
-        ("split-left", "2022-01", P, *point(1200)),
-        ("split-right", "2022-01", P, *point(1900)),
-        ("split-off-map", "2022-01", P, *point(1500, 1300)),  # 300 m north of C1
-        ("merged", "2022-01", M1, None, None),
-        ("outside", "2022-01", OUT, *point(9000)),
-        ("outside-split", "2022-01", Q, None, None),
-        ("nowhere", "2022-01", None, None, None),
-        ("by-point", "2022-01", None, *point(500)),
-        ("by-point-out", "2022-01", None, *point(-5000)),
-        ("scottish", "2022-01", "S01000001", None, None),
-        ("new-code", "2024-01", C1, None, None),
-        ("same-code", "2024-01", A, None, None),
-        ("merged-code", "2024-01", M21, None, None),
-        ("outside-2021", "2024-01", Q1, None, None),
-    ]
-    write_table(con, "core.incidents", incidents(rows))
+    write_table(con, "core.incidents", incidents(EVERY_PATH_2021))
     summary = place_incidents(con, vintage="2021", lookup="ref.lsoa_vintage_lookup")
     got = placed(con)
     assert got["unchanged"] == (A, "lookup_unchanged", A, "2011+2021")
@@ -129,8 +132,30 @@ def test_every_path_onto_lsoa_2021(con) -> None:
     assert got["same-code"] == (A, "code", A, "2011+2021")  # a 2024 month: codes are LSOA 2021
     assert got["merged-code"][:2] == (M21, "code")
     assert got["outside-2021"] == (None, "outside_area", Q1, "2021")
-    assert summary["incidents"].sum() == len(rows)
+    assert summary["incidents"].sum() == len(EVERY_PATH_2021)
     assert set(summary["period"]) == {"2022", "2024"}
+
+
+def test_a_view_is_placed_into_a_table_by_its_row_numbers_as_a_table_is_placed(con) -> None:
+    """The pipeline places the classified view (rows named by `_row`) into core.incidents; the
+    splits and points resolved apart must go back to their own rows."""
+    write_table(con, "ref.lsoa", boxes(POLYGONS_2021, "2021"))
+    write_table(con, "core.incidents", incidents(EVERY_PATH_2021))
+    con.execute("CREATE TABLE core.copied AS SELECT * FROM core.incidents")
+    con.execute("CREATE VIEW core.numbered AS SELECT *, 1000 - rowid AS _row FROM core.copied")
+    place_incidents(con, vintage="2021", lookup="ref.lsoa_vintage_lookup")
+    place_incidents(
+        con, "core.numbered", into="core.placed", vintage="2021", lookup="ref.lsoa_vintage_lookup"
+    )
+    columns = columns_of(con, "core.incidents")
+    assert columns_of(con, "core.placed") == columns
+    in_place = con.execute("SELECT * FROM core.incidents ORDER BY event_id").fetchall()
+    assert con.execute("SELECT * FROM core.placed ORDER BY event_id").fetchall() == in_place
+    assert {r[columns.index("placement")] for r in in_place} >= {
+        "lookup_split_point",
+        "lookup_split_nearest",
+        "coordinates",
+    }
 
 
 def test_lsoa_2021_codes_onto_lsoa_2011_boundaries(con) -> None:
@@ -183,14 +208,21 @@ def test_population_share_draw_is_reproducible_and_follows_the_shares(con) -> No
     assert con.execute("SELECT count(*) FROM core.incidents").fetchone()[0] == n
 
 
-def test_other_columns_and_row_order_are_kept(con) -> None:
+def test_other_columns_are_kept_and_placing_again_writes_the_same_rows_in_the_same_order(
+    con,
+) -> None:
+    """Nothing downstream reads the table's row order (every reader aggregates), so it is not
+    sorted; but placing the same rows again must write them in the same order."""
     write_table(con, "ref.lsoa", boxes(POLYGONS_2021, "2021"))
     rows = [(f"e{i}", "2022-01", code, None, None) for i, code in enumerate([M1, A, P, OUT] * 3)]
     frame = incidents(rows).assign(crime_type="Robbery")
     write_table(con, "core.incidents", frame)
+    write_table(con, "core.again", frame)
     place_incidents(con, vintage="2021", lookup="ref.lsoa_vintage_lookup")
+    place_incidents(con, "core.again", vintage="2021", lookup="ref.lsoa_vintage_lookup")
     out = con.execute("SELECT * FROM core.incidents").df()
-    assert out["event_id"].tolist() == frame["event_id"].tolist()
+    pd.testing.assert_frame_equal(out, con.execute("SELECT * FROM core.again").df())
+    assert sorted(out["event_id"]) == sorted(frame["event_id"])
     assert list(out.columns) == [
         *frame.columns,
         "lsoa_code_recorded",

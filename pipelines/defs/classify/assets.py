@@ -24,7 +24,7 @@ from pipelines.defs.ingest.assets import (
 from pipelines.defs.reference.assets import offence_codes, sv_definition
 from pipelines.metadata import md_table
 from pipelines.settings import Settings
-from transforms.classify import build_incidents
+from transforms.classify import classify_incidents
 from transforms.definition import Definition
 from transforms.health import HEALTH_SOURCES, INPUT_KEYS, health_selects, health_summary
 
@@ -46,13 +46,13 @@ def classify(
     settings: Settings,
     definition: Definition,
     periods: Sequence[str] | None,
-    table: str,
 ) -> None:
     """One row per police record from any source, with its serious-violence category and flags,
-    and one per NHS or council ASB record given (sources ae, hes, ambulance, asb), into `table`
-    (`periods`: only those period labels)."""
+    and one per NHS or council ASB record given (sources ae, hes, ambulance, asb), as the view
+    `transforms.classify.CLASSIFIED`, which the placement writes (`periods`: only those period
+    labels)."""
     health = [s for s in HEALTH_SOURCES if settings.inputs[INPUT_KEYS[s]]]
-    build_incidents(
+    classify_incidents(
         con,
         definition,
         settings.period,
@@ -60,7 +60,6 @@ def classify(
         police_uk=bool(settings.inputs["police_uk"]),
         others=health_selects(con, health, settings.period, definition.id),
         periods=periods,
-        table=table,
     )
 
 

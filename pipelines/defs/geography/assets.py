@@ -20,6 +20,7 @@ from pipelines.metadata import md_table, table_metadata
 from pipelines.partitions import periods_def, periods_of_run
 from pipelines.resources import SNASettings
 from pipelines.settings import Settings
+from transforms.classify import CLASSIFIED
 from transforms.coverage import COVERAGE_TABLE, build_geography_coverage
 from transforms.db import read_table, replace_periods, table_exists
 from transforms.definition import load_definition
@@ -141,7 +142,7 @@ def incidents(context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckD
     with duckdb.get_connection() as con:
         if periods is not None:
             same_definition(con, definition.id)
-        classify(con, settings, definition, periods, table)
+        classify(con, settings, definition, periods)
         vintage = analysis_vintage_of(con)
         year = denominator_year(con, settings)
         con.execute(
@@ -149,7 +150,12 @@ def incidents(context: dg.AssetExecutionContext, sna: SNASettings, duckdb: DuckD
             f" FROM ref.lsoa_population WHERE year = {int(year)} GROUP BY lsoa_code"
         )
         summary = place_incidents(
-            con, table, vintage=vintage, lookup=vintage_lookup(settings), population="_people"
+            con,
+            CLASSIFIED,
+            into=table,
+            vintage=vintage,
+            lookup=vintage_lookup(settings),
+            population="_people",
         )
         if periods is not None:
             replace_periods(con, "core.incidents", f"SELECT * FROM {STAGED}", periods)
