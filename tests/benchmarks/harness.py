@@ -99,9 +99,6 @@ STAGE_OF: tuple[tuple[str, str], ...] = (
     ("*report*", "outputs"),
     ("audit/runs", "outputs"),
 )
-# A national run renders the whole area's map pack only, as a national or regional user runs
-# it: 331 district packs are each district's own deliverable (recorded in the results).
-NATIONAL_SETTINGS = {"district_packs": False}
 TARGETS = {
     "county_full_refresh_s": 15.0,
     "national_core_s": 180.0,
@@ -139,7 +136,9 @@ class Size:
 SIZES = {
     "county": Size("county", "county", lsoas=500, years=3, add_month=True),
     "intermediate": Size("intermediate", "synthetic", lsoas=5_000, crimes_per_year=1_000_000),
-    "national": Size("national", "england-wales", crimes_per_year=6_000_000),
+    # the whole area's map pack only, as a national or regional user runs it: 331 district
+    # packs are each district's own deliverable (the size is recorded in the results)
+    "national": Size("national", "england-wales", crimes_per_year=6_000_000, district_packs=False),
 }
 
 
@@ -311,16 +310,18 @@ def generator_hash(geography: str, root: Path = REPO) -> str:
     return digest.hexdigest()[:16]
 
 
+GENERATED_BY = ("name", "geography", "lsoas", "crimes_per_year", "years")  # the rest is the run's
+
+
 def generate(size: Size, data_dir: Path, logs: Path, cap: int, timeout: float) -> dict[str, Any]:
     """Write the size's inputs with `sna demo`, unless the same generator already wrote them."""
     stamp_path = data_dir / "bench_stamp.json"
-    wanted = {
-        "size": asdict(size) | {"add_month": None},
-        "generator": generator_hash(size.geography),
-    }
+    written = {k: v for k, v in asdict(size).items() if k in GENERATED_BY}
+    wanted = {"size": written, "generator": generator_hash(size.geography)}
     if stamp_path.is_file():
         stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
-        if {k: stamp.get(k) for k in wanted} == wanted:
+        made = {k: v for k, v in stamp.get("size", {}).items() if k in GENERATED_BY}
+        if {"size": made, "generator": stamp.get("generator")} == wanted:
             return {**stamp["generation"], "reused": True}
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -351,8 +352,6 @@ def settings_for(size: Size, data_dir: Path, run_dir: Path) -> Path:
     settings["definition"] = str(
         REPO / "config" / "definitions" / Path(settings["definition"]).name
     )
-    if size.geography == "england-wales":
-        settings.update(NATIONAL_SETTINGS)
     settings["database"] = str(run_dir / "sna.duckdb")
     settings["output_dir"] = str(run_dir / "out")
     settings["district_packs"] = size.district_packs
@@ -1051,7 +1050,6 @@ def run_benchmark(
             "timeout_min": timeout_min,
             "memory_sampled_every_s": SAMPLE_EVERY_S,
             "stage_of": [list(p) for p in STAGE_OF],
-            "national_settings": NATIONAL_SETTINGS,
             "targets": TARGETS,
             "note": (
                 "the machine may be shared: see load averages; the pipeline runs in a child"

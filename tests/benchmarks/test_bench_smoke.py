@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -116,6 +117,9 @@ def test_the_generated_data_is_reused_while_the_generator_is_unchanged(tmp_path)
     again = generate(size, tmp_path / "tiny", tmp_path / "logs", 12 * GB, 600)
     assert first["reused"] is False and first["seconds"] > 0
     assert again == {**first, "reused": True}
+    packs = generate(replace(size, district_packs=False), tmp_path / "tiny", tmp_path / "logs",
+                     12 * GB, 600)  # fmt: skip
+    assert packs["reused"] is True  # how a run draws its packs is not in the data
     bigger = generate(
         Size("tiny", "synthetic", lsoas=40, crimes_per_year=3_000, years=1),
         tmp_path / "tiny",
