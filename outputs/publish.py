@@ -322,10 +322,12 @@ class FolderTables(Mapping[str, pd.DataFrame]):
 
     def parts(self, name: str) -> Iterator[pd.DataFrame]:
         """The table a part (at most a store row group) at a time; at least one part."""
-        if name == "geography_coverage" and "period" in self._pub.tables[name]:
-            coverage = period_coverage_by_status(self._pub.tables[name], self._period)
-            yield file_table(coverage, self._pub.audience, self._pub.pack.run_id)
-            return
+        if name == "geography_coverage":  # small: read once, whole
+            coverage = self._pub.tables[name]
+            if "period" in coverage:
+                coverage = period_coverage_by_status(coverage, self._period)
+                yield file_table(coverage, self._pub.audience, self._pub.pack.run_id)
+                return
         yield from self._pub.tables.parts(name, lambda part: self._folder_part(name, part))
 
     def __getitem__(self, name: str) -> pd.DataFrame:
